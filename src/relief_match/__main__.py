@@ -1,0 +1,3 @@
+from relief_match.cli import main
+
+main()
