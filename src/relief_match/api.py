@@ -1,0 +1,210 @@
+"""The library entry points: each CLI command is one call here.
+
+``run(config)`` calls the stages in order (ingest+validate+stage, link,
+rules, rank, output) on one DuckDB database file per run, and returns a
+:class:`RunReport` built from each stage's report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from relief_match import __version__
+from relief_match.config import RunConfig
+from relief_match.errors import InternalError, UnusableInputError
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from relief_match.catalog import Catalog
+    from relief_match.validate.delivery import IngestReport
+
+log = logging.getLogger("relief_match")
+
+#: Without these two extracts there is nobody to check: the input is unusable.
+CORE_EXTRACTS = ("recipients_households", "recipients_members")
+
+
+@dataclass
+class RunReport:
+    """Everything a run did, per stage; ``asdict()`` for schedulers, ``asstr()`` for analysts."""
+
+    command: str
+    config: RunConfig
+    ingest: IngestReport | None = None
+    stages: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    started_at: str = ""
+    seconds: float = 0.0
+    status: str = "completed"
+
+    def asdict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "relief_match_version": __version__,
+            "command": self.command,
+            "status": self.status,
+            "started_at": self.started_at,
+            "seconds": round(self.seconds, 2),
+            "delivery": str(self.config.delivery),
+            "as_of": self.config.as_of.isoformat(),
+            "out": str(self.config.out),
+            "python": platform.python_version(),
+        }
+        if self.ingest is not None:
+            d["ingest"] = self.ingest.asdict()
+        for name, rep in self.stages.items():
+            d[name] = rep.asdict() if hasattr(rep, "asdict") else rep
+        d["outputs"] = self.outputs
+        return d
+
+    def asstr(self) -> str:
+        parts = [f"relief-match {self.command}: {self.status} in {self.seconds:.1f}s"]
+        if self.ingest is not None:
+            parts.append(self.ingest.asstr())
+        for rep in self.stages.values():
+            if hasattr(rep, "asstr"):
+                parts.append(rep.asstr())
+        if self.outputs:
+            parts.append("outputs:\n" + "\n".join(f"  {k}: {v}" for k, v in self.outputs.items()))
+        return "\n\n".join(parts)
+
+
+def configure_logging(cfg: RunConfig, log_file: Path | None = None) -> None:
+    """Log to stderr and, when given, to a file in the output folder."""
+    root = logging.getLogger("relief_match")
+    root.setLevel(cfg.log_level)
+    for h in list(root.handlers):
+        root.removeHandler(h)
+        h.close()
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    err = logging.StreamHandler()
+    err.setFormatter(fmt)
+    err.setLevel(max(logging.WARNING, logging.getLevelName(cfg.log_level)))
+    root.addHandler(err)
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(log_file, mode="w", encoding="utf-8")
+        fh.setFormatter(fmt)
+        root.addHandler(fh)
+    root.propagate = False
+
+
+def _check_delivery(cfg: RunConfig) -> None:
+    if not cfg.delivery.exists():
+        raise UnusableInputError(
+            f"delivery directory {cfg.delivery} does not exist",
+            hint="pass the nightly extract directory, e.g. relief-match run /data/extracts/2026-11-28",
+        )
+    if not cfg.delivery.is_dir():
+        raise UnusableInputError(f"{cfg.delivery} is not a directory")
+
+
+def open_db(cfg: RunConfig, *, fresh: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the run's database file (a fresh one unless ``fresh=False``)."""
+    import duckdb
+
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for suffix in ("", ".wal"):
+            p = Path(str(cfg.db_path) + suffix)
+            if p.exists():
+                p.unlink()
+    con = duckdb.connect(str(cfg.db_path))
+    con.execute("SET preserve_insertion_order = true")
+    return con
+
+
+def load_catalog(cfg: RunConfig) -> Catalog:
+    from relief_match.catalog import load_catalog as _load
+
+    return _load(cfg.schemas_dir)
+
+
+def stage(
+    cfg: RunConfig, con: duckdb.DuckDBPyConnection, catalog: Catalog, progress: Any = None
+) -> IngestReport:
+    """Ingest, validate and stage the delivery; write ``quarantine.csv``.
+
+    Raises:
+        UnusableInputError: the directory is missing, nothing in it is readable,
+            or the recipient extracts are missing or unreadable.
+    """
+    from relief_match.validate.delivery import ingest_delivery
+
+    _check_delivery(cfg)
+    report = ingest_delivery(cfg.delivery, catalog, con, tmp_dir=cfg.tmp_dir, progress=progress)
+    con.execute("CREATE OR REPLACE TABLE _rm_run (key VARCHAR, value VARCHAR)")
+    con.executemany(
+        "INSERT INTO _rm_run VALUES (?, ?)",
+        [
+            ["as_of", cfg.as_of.isoformat()],
+            ["delivery", str(cfg.delivery)],
+            ["relief_match_version", __version__],
+        ],
+    )
+    write_quarantine(con, cfg.out / "quarantine.csv")
+    if not report.available:
+        raise UnusableInputError(
+            f"no extract of the contract could be read from {cfg.delivery}",
+            hint="expected <department>/<extract>.csv|xlsx|parquet, see docs/data-contract",
+        )
+    lacking = [e for e in CORE_EXTRACTS if e not in report.available]
+    if lacking:
+        raise UnusableInputError(
+            f"the recipient extracts {', '.join(lacking)} are missing or unreadable,"
+            " so there is nobody to check",
+            hint="civil affairs must deliver recipients_households and recipients_members",
+        )
+    for ex in report.extracts:
+        if not ex.reconciles:  # pragma: no cover - invariant of the validator
+            raise InternalError(f"{ex.extract}: rows read != rows used + rows quarantined")
+    return report
+
+
+def write_quarantine(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Write every quarantined row with its reason (UTF-8 with BOM for Excel)."""
+    from relief_match.db import query_pl
+
+    frame = query_pl(
+        con,
+        'SELECT extract, file, row, "column", raw_value, reason, message'
+        " FROM _rm_quarantine ORDER BY extract, file, row",
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        fh.write(b"\xef\xbb\xbf")
+        frame.write_csv(fh)
+
+
+def write_summary(report: RunReport, path: Path) -> None:
+    path.write_text(
+        json.dumps(report.asdict(), ensure_ascii=False, indent=2, default=str) + "\n",
+        encoding="utf-8",
+    )
+
+
+def validate(cfg: RunConfig, progress: Any = None) -> RunReport:
+    """``relief-match validate``: read, validate and stage; no matching, no checks."""
+    t0 = time.perf_counter()
+    report = RunReport("validate", cfg, started_at=datetime.now().isoformat(timespec="seconds"))
+    catalog = load_catalog(cfg)
+    con = open_db(cfg)
+    try:
+        report.ingest = stage(cfg, con, catalog, progress)
+    finally:
+        con.close()
+        report.seconds = time.perf_counter() - t0
+    report.outputs = {
+        "quarantine": str(cfg.out / "quarantine.csv"),
+        "database": str(cfg.db_path),
+        "summary": str(cfg.out / "validate_summary.json"),
+    }
+    write_summary(report, cfg.out / "validate_summary.json")
+    return report

@@ -1,0 +1,90 @@
+"""Human-readable run summaries on the terminal (rich tables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def ingest_table(ingest: Any) -> Table:
+    """Per-extract rows read / repaired / quarantined / used."""
+    t = Table(title=f"Delivery {ingest.delivery}", title_justify="left")
+    for col, just in (
+        ("extract", "left"),
+        ("status", "left"),
+        ("format", "left"),
+        ("read", "right"),
+        ("repaired", "right"),
+        ("quarantined", "right"),
+        ("used", "right"),
+        ("top quarantine reasons", "left"),
+    ):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for e in ingest.extracts:
+        reasons = ", ".join(
+            f"{k} {v}" for k, v in sorted(e.quarantine_reasons.items(), key=lambda kv: -kv[1])[:3]
+        )
+        fmt = "/".join(
+            sorted(
+                {
+                    f"{f}{'(' + enc + ')' if enc else ''}"
+                    for f, enc in zip(e.formats, e.encodings, strict=False)
+                }
+            )
+        )
+        style = {"missing": "yellow", "unreadable": "red", "partial": "yellow"}.get(e.status)
+        t.add_row(
+            e.extract,
+            e.status,
+            fmt,
+            f"{e.rows_read:,}",
+            f"{e.rows_repaired:,}",
+            f"{e.rows_quarantined:,}",
+            f"{e.rows_used:,}",
+            reasons,
+            style=style,
+        )
+    t.add_section()
+    t.add_row(
+        "total",
+        "",
+        "",
+        f"{ingest.rows_read:,}",
+        f"{sum(e.rows_repaired for e in ingest.extracts):,}",
+        f"{ingest.rows_quarantined:,}",
+        f"{ingest.rows_used:,}",
+        "read = used + quarantined"
+        if ingest.rows_read == ingest.rows_used + ingest.rows_quarantined
+        else "DOES NOT RECONCILE",
+    )
+    return t
+
+
+def print_report(report: Any, console: Console | None = None) -> None:
+    """Print a :class:`relief_match.api.RunReport` for an analyst."""
+    import shutil
+
+    console = console or Console(width=max(140, shutil.get_terminal_size((140, 40)).columns))
+    console.print(
+        f"[bold]relief-match {report.command}[/bold]: {report.status} in {report.seconds:.1f}s, as of {report.config.as_of}"
+    )
+    if report.ingest is not None:
+        console.print(ingest_table(report.ingest))
+        missing = [e.extract for e in report.ingest.extracts if e.status == "missing"]
+        if missing:
+            console.print(f"  [yellow]not delivered tonight: {', '.join(missing)}[/yellow]")
+        for e in report.ingest.extracts:
+            for note in e.notes:
+                if not note.startswith("not delivered"):
+                    console.print(f"  [dim]{e.extract}: {note}[/dim]")
+        for u in report.ingest.unknown_files:
+            console.print(f"  [yellow]ignored file not in the contract: {u}[/yellow]")
+    for rep in report.stages.values():
+        if hasattr(rep, "asstr"):
+            console.print(rep.asstr())
+    if report.outputs:
+        console.print("[bold]outputs[/bold]")
+        for k, v in report.outputs.items():
+            console.print(f"  {k}: {v}")
