@@ -7,6 +7,7 @@ at once with its file. Adding an extract means adding a file, not Python.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -100,7 +101,7 @@ class ExtractSpec(BaseModel):
     department: str
     title_zh: str
     key: tuple[str, ...] = ()
-    columns: tuple[ColumnSpec, ...]
+    columns: tuple[ColumnSpec, ...] = Field(min_length=1)
     person_refs: tuple[PersonRefSpec, ...] = ()
     source: str = ""
 
@@ -170,7 +171,7 @@ class Catalog:
         self.root = root
         self.extracts: dict[str, ExtractSpec] = {e.extract: e for e in extracts}
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[ExtractSpec]:
         return iter(self.extracts.values())
 
     def __len__(self) -> int:
@@ -223,7 +224,10 @@ def load_catalog(schemas_dir: Path | None = None) -> Catalog:
         except ValidationError as exc:
             for err in exc.errors():
                 loc = ".".join(str(x) for x in err["loc"])
-                problems.append((f, f"{loc}: {err['msg']}" if loc else err["msg"]))
+                msg = err["msg"]
+                if isinstance(err.get("input"), str | int | float):
+                    msg += f" (got {err['input']!r})"
+                problems.append((f, f"{loc}: {msg}" if loc else msg))
             continue
         if spec.extract != f.stem:
             problems.append((f, f"extract name {spec.extract!r} differs from the file name"))

@@ -14,11 +14,14 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from relief_match.errors import EXIT_INTERNAL, ReliefMatchError
+
+if TYPE_CHECKING:
+    from relief_match.config import RunConfig
 
 app = typer.Typer(
     name="relief-match",

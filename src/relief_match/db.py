@@ -10,8 +10,7 @@ import polars as pl
 
 def query_pl(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pl.DataFrame:
     """Run ``sql`` (with bound ``params``) and return a polars frame."""
-    res = con.execute(sql, params) if params is not None else con.execute(sql)
-    table = res.to_arrow_table()
+    table = (con.sql(sql, params=params) if params is not None else con.sql(sql)).to_arrow_table()
     out = pl.from_arrow(table)
     assert isinstance(out, pl.DataFrame)
     return out

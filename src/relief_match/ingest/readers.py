@@ -148,14 +148,21 @@ def _read_csv_utf8(path: Path) -> tuple[pl.DataFrame, list[str]]:
         .then(0)
         .otherwise(body.str.count_matches(",", literal=True) + 1)
     )
-    frame = pl.DataFrame({"line": body}).with_columns(
-        nfields.alias(FIELDS_COL).cast(pl.Int32),
+    frame = pl.read_csv(
+        path,
+        has_header=True,
+        new_columns=headers,
+        infer_schema=False,
+        truncate_ragged_lines=True,
+        encoding="utf8-lossy",
+        quote_char=None,
+    )
+    if frame.height != body.len():  # pragma: no cover - defensive: fall back to csv module
+        return _read_csv_python(path, headers)
+    frame = frame.with_columns(
+        pl.Series(FIELDS_COL, pl.select(nfields).to_series(), dtype=pl.Int32),
         (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias(ROW_COL),
     )
-    parts = pl.col("line").fill_null("").str.split(",")
-    frame = frame.with_columns(
-        [parts.list.get(i, null_on_oob=True).alias(h) for i, h in enumerate(headers)]
-    ).drop("line")
     frame = frame.with_columns(
         pl.when(pl.col(h) == "").then(None).otherwise(pl.col(h)).alias(h) for h in headers
     )

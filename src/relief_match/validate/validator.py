@@ -29,7 +29,7 @@ from relief_match.ingest import normalize as nz
 from relief_match.ingest.readers import FIELDS_COL, ROW_COL, RawTable
 
 FILE_COL = "_file"
-_REASON = "_reasons"
+_SPACES = " \t\u3000\r\n\ufeff\xa0"
 _TOTALS_RE = r"^(合\s*计|总\s*计|小\s*计|共\s*计|总\s*数|total|sum|grand\s*total)\s*[:：]?\s*$"
 
 QUARANTINE_SCHEMA: dict[str, Any] = {
@@ -127,7 +127,7 @@ def pandera_schema(spec: ExtractSpec) -> pa.DataFrameSchema:
             checks.append(pa.Check.le(c.max))
         # Unusable names and unverifiable IDs stay in the row (value NULL);
         # the linker decides what they are worth.
-        nullable = c.is_nullable or c.type in ("id_no", "name")
+        nullable = c.is_nullable or c.type in ("id_no", "name", "credit_code")
         columns[c.name] = pa.Column(_STAGED_DTYPES[c.type], checks=checks, nullable=nullable)
     return pa.DataFrameSchema(columns, name=spec.extract, strict=False)
 
@@ -146,6 +146,32 @@ def _pandera_failures(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.Dat
             pl.col("index").cast(pl.Int64), pl.col("column").cast(pl.String), pl.col("check")
         )
     return empty
+
+
+def _mark_duplicates(frame: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
+    """Set ``_row_reason = duplicate_row`` on every exact repeat of an earlier row.
+
+    A 64-bit row hash finds the candidates cheaply; the exact comparison then
+    runs on the few candidate rows only, so a hash collision never rejects a row.
+    """
+    if not cols:
+        return frame
+    ok = pl.col("_row_reason").is_null()
+    h = frame.select(pl.when(ok).then(pl.struct(cols).hash(seed=0)).alias("h"))["h"]
+    cand_hashes = h.filter(h.is_duplicated() & h.is_not_null()).unique()
+    if cand_hashes.len() == 0:
+        return frame
+    idx = pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i")
+    cand = frame.with_columns(idx, h.alias("__h")).filter(
+        pl.col("__h").is_in(cand_hashes.implode())
+    )
+    dups = cand.filter(~pl.struct(cols).is_first_distinct())["__i"]
+    return frame.with_columns(
+        pl.when(pl.int_range(pl.len(), dtype=pl.UInt32).is_in(dups.implode()))
+        .then(pl.lit("duplicate_row"))
+        .otherwise(pl.col("_row_reason"))
+        .alias("_row_reason")
+    )
 
 
 def _map_headers(spec: ExtractSpec, raw: RawTable) -> tuple[dict[str, str], list[str]]:
@@ -201,46 +227,48 @@ def validate_file(spec: ExtractSpec, raw: RawTable, file_rel: str) -> ValidatedF
 
     canon = [c.name for c in spec.columns]
     delivered = [c for c in canon if c in present]
-    frame = frame.with_columns(
-        pl.col(c).str.strip_chars(" \t\u3000\r\n\ufeff").alias(c) for c in delivered
-    ).with_columns(
-        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in delivered
-    )
 
-    any_value = (
-        pl.any_horizontal(pl.col(c).is_not_null() for c in delivered)
-        if delivered
-        else pl.lit(False)
-    )
-    blank = (pl.col(FIELDS_COL) == 0) | ~any_value
-    ragged = ~blank & (pl.col(FIELDS_COL) != width)
-    totals = (
-        pl.any_horizontal(
-            pl.col(c).str.to_lowercase().str.contains(_TOTALS_RE).fill_null(False)
-            for c in delivered
+    # Department registers repeat values massively (an ID on 12 monthly rows,
+    # 12 distinct months, a few hundred thousand distinct names), so the
+    # per-cell work (normalising, blank and totals detection) runs once per
+    # distinct value of each column and is joined back.
+    lazy = frame.lazy()
+    for c in spec.columns:
+        v = pl.col(c.name)
+        uniq = (
+            frame.lazy()
+            .select(v.unique())
+            .with_columns(
+                _normaliser(c, v).alias(f"__n_{c.name}"),
+                (v.is_null() | (v.str.strip_chars(_SPACES) == "")).alias(f"__b_{c.name}"),
+                v.str.strip_chars(_SPACES)
+                .str.to_lowercase()
+                .str.contains(_TOTALS_RE)
+                .fill_null(False)
+                .alias(f"__t_{c.name}"),
+            )
         )
-        if delivered
-        else pl.lit(False)
-    )
-    dup = ~blank & ~pl.struct(delivered).is_first_distinct() if delivered else pl.lit(False)
-    row_reason = (
+        lazy = lazy.join(uniq, on=c.name, how="left", nulls_equal=True, maintain_order="left")
+    frame = lazy.collect()
+
+    if delivered:
+        all_blank = pl.all_horizontal(pl.col(f"__b_{c}") for c in delivered)
+        totals = pl.any_horizontal(pl.col(f"__t_{c}") for c in delivered)
+    else:
+        all_blank, totals = pl.lit(True), pl.lit(False)
+    blank = (pl.col(FIELDS_COL) == 0) | all_blank
+    ragged = ~blank & (pl.col(FIELDS_COL) != width)
+    frame = frame.with_columns(
         pl.when(blank)
         .then(pl.lit("blank_row"))
         .when(ragged)
         .then(pl.lit("ragged_row"))
         .when(totals)
         .then(pl.lit("totals_row"))
-        .when(dup)
-        .then(pl.lit("duplicate_row"))
         .otherwise(None)
+        .alias("_row_reason")
     )
-    frame = frame.with_columns(row_reason.alias("_row_reason"))
-
-    # Normalise every column into its staged columns + a per-column problem.
-    norm_exprs: list[pl.Expr] = []
-    for c in spec.columns:
-        norm_exprs.append(_normaliser(c, pl.col(c.name)).alias(f"__n_{c.name}"))
-    frame = frame.with_columns(norm_exprs)
+    frame = _mark_duplicates(frame, delivered)
 
     staged_exprs: list[pl.Expr] = [pl.col(ROW_COL), pl.lit(file_rel).alias(FILE_COL)]
     problem_exprs: list[pl.Expr] = []
@@ -272,9 +300,14 @@ def validate_file(spec: ExtractSpec, raw: RawTable, file_rel: str) -> ValidatedF
         if c.type in ("id_no", "name"):
             problem = pl.lit(None, dtype=pl.String)
         elif c.type == "credit_code":
-            # An invalid credit code is reported but does not reject the row:
-            # the enterprise record still names its people.
-            problem = pl.lit(None, dtype=pl.String)
+            # An invalid credit code is counted (status column) but does not
+            # reject the row: the record still names its people. An absent
+            # one where the contract requires it does.
+            problem = (
+                pl.when((status == "missing") & pl.lit(not c.is_nullable))
+                .then(pl.lit("missing_value|required value is empty"))
+                .otherwise(None)
+            )
         else:
             problem = (
                 pl.when(status == "invalid")

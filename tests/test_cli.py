@@ -1,0 +1,91 @@
+"""The command line: fast help, exit codes a scheduler can rely on, JSON summary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from relief_match.cli import app
+from relief_match.errors import EXIT_CONFIG, EXIT_OK, EXIT_UNUSABLE_INPUT
+
+runner = CliRunner()
+
+
+def test_help_imports_no_heavy_library() -> None:
+    code = (
+        "import sys, relief_match.cli as c\n"
+        "heavy = [m for m in ('polars', 'duckdb', 'splink', 'pandera', 'pyarrow') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "relief_match", "--help"], capture_output=True, text=True, check=True
+    )
+    for cmd in ("run", "validate", "link", "train-linker", "synth", "evaluate"):
+        assert cmd in out.stdout
+
+
+def test_missing_delivery_directory_is_unusable_input(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["validate", str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == EXIT_UNUSABLE_INPUT
+    assert "does not exist" in res.output
+
+
+def test_delivery_without_recipient_extracts_is_unusable_input(tmp_path: Path) -> None:
+    d = tmp_path / "d" / "public_security"
+    d.mkdir(parents=True)
+    (d / "detentions.csv").write_text("id_no,name,start_date\n", encoding="utf-8")
+    res = runner.invoke(app, ["validate", str(tmp_path / "d"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == EXIT_UNUSABLE_INPUT
+    assert "recipients_households" in res.output
+    # the quarantine file and report are still written for the analyst
+    assert (tmp_path / "o" / "quarantine.csv").exists()
+
+
+def test_broken_schema_is_a_configuration_error_listing_every_problem(tmp_path: Path) -> None:
+    s = tmp_path / "schemas" / "civil_affairs"
+    s.mkdir(parents=True)
+    (s / "a.yaml").write_text(
+        "extract: a\ndepartment: civil_affairs\ntitle_zh: x\ncolumns: []\nbogus: 1\n"
+    )
+    (s / "b.yaml").write_text(
+        "extract: b\ndepartment: elsewhere\ntitle_zh: y\ncolumns:\n  - {name: x, zh: 甲, type: nonsense}\n"
+    )
+    (tmp_path / "cfg.toml").write_text(f'schemas_dir = "{tmp_path / "schemas"}"\n')
+    d = tmp_path / "d"
+    d.mkdir()
+    res = runner.invoke(
+        app,
+        ["validate", str(d), "--out", str(tmp_path / "o"), "--config", str(tmp_path / "cfg.toml")],
+    )
+    assert res.exit_code == EXIT_CONFIG
+    assert "a.yaml" in res.output and "b.yaml" in res.output
+    assert "bogus" in res.output and "nonsense" in res.output
+
+
+def test_validate_json_summary_reconciles(tmp_path: Path) -> None:
+    d = tmp_path / "d" / "civil_affairs"
+    d.mkdir(parents=True)
+    (d / "recipients_households.csv").write_text(
+        "household_id,benefit_type,district_code,status,start_date,monthly_amount,member_count\n"
+        "H1,低保,441302,在保,2024-01-01,1200,1\n"
+        "H2,低保,441302,在保,2024-02-30,1200,1\n",
+        encoding="utf-8",
+    )
+    (d / "recipients_members.csv").write_text(
+        "household_id,id_no,name\nH1,,王伟\n", encoding="utf-8"
+    )
+    res = runner.invoke(
+        app, ["validate", str(tmp_path / "d"), "--out", str(tmp_path / "o"), "--json"]
+    )
+    assert res.exit_code == EXIT_OK, res.output
+    summary = json.loads(res.stdout)
+    totals = summary["ingest"]["totals"]
+    assert totals == {"rows_read": 3, "rows_used": 2, "rows_quarantined": 1, "reconciles": True}
+    q = (tmp_path / "o" / "quarantine.csv").read_bytes()
+    assert q.startswith(b"\xef\xbb\xbf")
+    assert "recipients_households.csv row 3" in q.decode("utf-8-sig")
