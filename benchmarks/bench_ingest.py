@@ -173,6 +173,7 @@ def main() -> int:
     ap.add_argument("--delivery", type=Path)
     ap.add_argument("--gb18030-share", type=float, default=0.2)
     ap.add_argument("--work", type=Path, help="folder for the generated delivery and database")
+    ap.add_argument("--chunk-mb", type=int, default=256)
     args = ap.parse_args()
 
     import duckdb
@@ -191,7 +192,7 @@ def main() -> int:
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     con = duckdb.connect(str(work / "bench.duckdb"))
     t0 = time.perf_counter()
-    rep = ingest_delivery(delivery, load_catalog(), con)
+    rep = ingest_delivery(delivery, load_catalog(), con, chunk_bytes=args.chunk_mb * 1024 * 1024)
     dt = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for e in rep.extracts:

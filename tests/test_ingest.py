@@ -290,3 +290,27 @@ def test_quoted_fields_with_commas_and_newlines(tmp_path: Path) -> None:
     assert det.rows_used == 2
     rows = con.execute("SELECT _row, facility FROM detentions ORDER BY _row").fetchall()
     assert rows == [(2, "惠州市第一看守所,二区"), (3, "多行\n地址")]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_chunked_reading_keeps_row_numbers_quotes_and_cross_chunk_duplicates(
+    tmp_path: Path, encoding: str
+) -> None:
+    d = tmp_path / "public_security"
+    d.mkdir()
+    lines = ["id_no,name,start_date,end_date,facility"]
+    for i in range(300):
+        fac = f'"第{i}看守所,\n二区"' if i % 50 == 7 else f"第{i}看守所"
+        lines.append(f"{ID_OK},王伟,2024-01-01,,{fac}")
+    lines.append(lines[5])  # duplicate of a row far back, in another chunk
+    (d / "detentions.csv").write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    con = duckdb.connect()
+    rep = ingest_delivery(tmp_path, CATALOG, con, chunk_bytes=512)
+    det = next(e for e in rep.extracts if e.extract == "detentions")
+    assert det.rows_read == 301 and det.rows_used == 300 and det.rows_quarantined == 1
+    rows = [r[0] for r in con.execute("SELECT _row FROM detentions ORDER BY _row").fetchall()]
+    assert rows == list(range(2, 302))
+    q = con.execute("SELECT row, reason FROM _rm_quarantine").fetchall()
+    assert q == [(302, "duplicate_row")]
+    fac = con.execute("SELECT facility FROM detentions WHERE _row = 9").fetchone()
+    assert fac == ("第7看守所,\n二区",)

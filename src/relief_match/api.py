@@ -139,7 +139,9 @@ def stage(
     from relief_match.validate.delivery import ingest_delivery
 
     _check_delivery(cfg)
-    report = ingest_delivery(cfg.delivery, catalog, con, tmp_dir=cfg.tmp_dir, progress=progress)
+    report = ingest_delivery(
+        cfg.delivery, catalog, con, chunk_bytes=cfg.chunk_mb * 1024 * 1024, progress=progress
+    )
     con.execute("CREATE OR REPLACE TABLE _rm_run (key VARCHAR, value VARCHAR)")
     con.executemany(
         "INSERT INTO _rm_run VALUES (?, ?)",
@@ -208,3 +210,70 @@ def validate(cfg: RunConfig, progress: Any = None) -> RunReport:
     }
     write_summary(report, cfg.out / "validate_summary.json")
     return report
+
+
+def person_refs(catalog: Catalog, available: set[str]) -> list[Any]:
+    """The linker's reference specs, from the schemas' ``person_refs``."""
+    from relief_match.link import PersonRefSpec
+
+    refs = []
+    for spec in catalog:
+        if spec.extract not in available:
+            continue
+        for r in spec.person_refs:
+            refs.append(PersonRefSpec.from_mapping(spec.extract, r.model_dump(exclude_none=True)))
+    return refs
+
+
+def _linkage_paths(cfg: RunConfig) -> tuple[Path, Path]:
+    d = cfg.rules_dir / "linkage"
+    return d / "settings.yaml", d / "model.json"
+
+
+def link_stage(
+    cfg: RunConfig, con: duckdb.DuckDBPyConnection, catalog: Catalog, available: set[str]
+) -> Any:
+    """Link every person reference to recipient members; write ``links.parquet``."""
+    from relief_match.link import run_linking, write_link_table
+
+    settings, model = _linkage_paths(cfg)
+    rep = run_linking(con, person_refs(catalog, available), settings, model)
+    write_link_table(con, cfg.out / "links.parquet")
+    return rep
+
+
+def link(cfg: RunConfig, progress: Any = None) -> RunReport:
+    """``relief-match link``: validate and stage, then link; writes ``links.parquet``."""
+    t0 = time.perf_counter()
+    configure_logging(cfg, cfg.out / "link.log")
+    report = RunReport("link", cfg, started_at=datetime.now().isoformat(timespec="seconds"))
+    catalog = load_catalog(cfg)
+    con = open_db(cfg)
+    try:
+        report.ingest = stage(cfg, con, catalog, progress)
+        report.stages["link"] = link_stage(cfg, con, catalog, report.ingest.available)
+    finally:
+        con.close()
+        report.seconds = time.perf_counter() - t0
+    report.outputs = {
+        "links": str(cfg.out / "links.parquet"),
+        "quarantine": str(cfg.out / "quarantine.csv"),
+        "database": str(cfg.db_path),
+    }
+    write_summary(report, cfg.out / "link_summary.json")
+    return report
+
+
+def train_linker(cfg: RunConfig, seed: int = 42) -> Any:
+    """``relief-match train-linker``: retrain the Splink model on a delivery and save it."""
+    from relief_match.link import train_linker as _train
+
+    configure_logging(cfg, cfg.out / "train_linker.log")
+    catalog = load_catalog(cfg)
+    con = open_db(cfg)
+    try:
+        ingest = stage(cfg, con, catalog)
+        settings, model = _linkage_paths(cfg)
+        return _train(con, person_refs(catalog, ingest.available), settings, model, seed=seed)
+    finally:
+        con.close()

@@ -44,7 +44,12 @@ SETTINGS: tuple[Setting, ...] = (
         float,
     ),
     Setting("log_level", "Logging level: DEBUG, INFO, WARNING, ERROR.", "INFO"),
-    Setting("tmp_dir", "Where GB18030 files are transcoded (default: system temp).", None),
+    Setting(
+        "chunk_mb",
+        "CSV files are read and validated in chunks of about this many MB (memory vs speed).",
+        256,
+        int,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -61,7 +66,7 @@ class RunConfig:
     rules_dir: Path
     min_link_probability: float | None = None
     log_level: str = "INFO"
-    tmp_dir: Path | None = None
+    chunk_mb: int = 256
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -123,9 +128,9 @@ def resolve(
             values[s.name], sources[s.name] = file_values[s.name], "file"
         else:
             values[s.name], sources[s.name] = s.default, "default"
-        if values[s.name] is not None and s.kind is float:
+        if values[s.name] is not None and s.kind in (float, int):
             try:
-                values[s.name] = float(values[s.name])
+                values[s.name] = s.kind(values[s.name])
             except (TypeError, ValueError):
                 problems.append((sources[s.name], f"{s.name}: {values[s.name]!r} is not a number"))
     if problems:
@@ -148,6 +153,6 @@ def resolve(
         rules_dir=Path(values["rules_dir"]) if values["rules_dir"] else root / "rules",
         min_link_probability=values["min_link_probability"],
         log_level=str(values["log_level"]).upper(),
-        tmp_dir=Path(values["tmp_dir"]) if values["tmp_dir"] else None,
+        chunk_mb=int(values["chunk_mb"]),
         sources=sources,
     )

@@ -21,8 +21,13 @@ import duckdb
 import polars as pl
 
 from relief_match.catalog import Catalog, ExtractSpec
-from relief_match.ingest.readers import UnreadableFileError, read_any
-from relief_match.validate.validator import QUARANTINE_SCHEMA, ValidatedFile, validate_file
+from relief_match.ingest.readers import UnreadableFileError, iter_any
+from relief_match.validate.validator import (
+    QUARANTINE_SCHEMA,
+    DuplicateTracker,
+    ValidatedFile,
+    validate_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ class ExtractReport:
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    repairs_by_column: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
 
     @property
     def reconciles(self) -> bool:
@@ -81,6 +87,8 @@ class IngestReport:
 
     def asdict(self) -> dict[str, Any]:
         d = asdict(self)
+        for e in d["extracts"]:
+            e.pop("repairs_by_column", None)
         d["totals"] = {
             "rows_read": self.rows_read,
             "rows_used": self.rows_used,
@@ -150,7 +158,7 @@ def ingest_delivery(
     catalog: Catalog,
     con: duckdb.DuckDBPyConnection,
     *,
-    tmp_dir: Path | None = None,
+    chunk_bytes: int = 256 * 1024 * 1024,
     progress: Callable[[str], None] | None = None,
 ) -> IngestReport:
     """Read, validate and stage every extract of ``delivery`` into ``con``.
@@ -159,7 +167,7 @@ def ingest_delivery(
         delivery: the delivery directory (``<department>/<extract>.*``).
         catalog: the extract schemas.
         con: the run's DuckDB connection; staged tables are (re)created.
-        tmp_dir: where GB18030 files are transcoded (default: system temp).
+        chunk_bytes: CSV files are read and validated in chunks of about this size.
         progress: called with the extract name before each extract.
 
     Returns:
@@ -172,7 +180,7 @@ def ingest_delivery(
     for spec in catalog:
         if progress:
             progress(spec.extract)
-        reports.append(_ingest_extract(delivery, spec, con, tmp_dir, claimed))
+        reports.append(_ingest_extract(delivery, spec, con, chunk_bytes, claimed))
     unknown = sorted(
         str(p.relative_to(delivery))
         for p in delivery.rglob("*")
@@ -187,7 +195,7 @@ def _ingest_extract(
     delivery: Path,
     spec: ExtractSpec,
     con: duckdb.DuckDBPyConnection,
-    tmp_dir: Path | None,
+    chunk_bytes: int,
     claimed: set[Path],
 ) -> ExtractReport:
     t0 = time.perf_counter()
@@ -203,55 +211,90 @@ def _ingest_extract(
         )
         return rep
     created = False
+    extra_created = False
     unreadable = 0
     for path in files:
         rel = str(path.relative_to(delivery))
         rep.files.append(rel)
+        dups = DuplicateTracker()
+        file_read = file_used = file_quarantined = 0
+        fmt: str | None = None
+        encoding: str | None = None
+        notes: list[str] = []
         try:
-            raw = read_any(path, tmp_dir)
+            for raw in iter_any(path, chunk_bytes):
+                fmt, encoding = fmt or raw.format, encoding or raw.encoding
+                vf = validate_file(spec, raw, rel, dups)
+                if vf.rows_read != vf.rows_used + vf.rows_quarantined:  # pragma: no cover
+                    raise AssertionError(f"{rel}: rows do not reconcile")
+                _append(con, spec.extract, vf.staged, create=not created)
+                created = True
+                if vf.extra is not None:
+                    _append(con, f"{spec.extract}__extra", vf.extra, create=not extra_created)
+                    extra_created = True
+                if vf.quarantine.height:
+                    _append(
+                        con, "_rm_quarantine", vf.quarantine.select(list(QUARANTINE_SCHEMA)), False
+                    )
+                _account(rep, vf)
+                file_read += vf.rows_read
+                file_used += vf.rows_used
+                file_quarantined += vf.rows_quarantined
+                notes.extend(n for n in vf.notes if n not in notes)
         except UnreadableFileError as exc:
             unreadable += 1
             msg = f"{rel}: unreadable: {exc}"
+            if file_read:
+                msg += f" (after {file_read:,} rows had been read)"
             rep.notes.append(msg)
             log.error("%s", msg)
             con.execute(
-                "INSERT INTO _rm_deliveries VALUES (?, ?, ?, NULL, NULL, 'unreadable', 0, 0, 0, ?)",
-                [spec.extract, spec.department, rel, str(exc)],
+                "INSERT INTO _rm_deliveries VALUES (?, ?, ?, ?, ?, 'unreadable', ?, ?, ?, ?)",
+                [
+                    spec.extract,
+                    spec.department,
+                    rel,
+                    fmt,
+                    encoding,
+                    file_read,
+                    file_used,
+                    file_quarantined,
+                    str(exc),
+                ],
             )
             continue
-        vf = validate_file(spec, raw, rel)
-        if vf.rows_read != vf.rows_used + vf.rows_quarantined:  # pragma: no cover - invariant
-            raise AssertionError(f"{rel}: rows do not reconcile")
-        _append(con, spec.extract, vf.staged, create=not created)
-        if vf.extra is not None:
-            _append(con, f"{spec.extract}__extra", vf.extra, create=not created)
-        created = True
-        if vf.quarantine.height:
-            _append(con, "_rm_quarantine", vf.quarantine.select(list(QUARANTINE_SCHEMA)), False)
-        for (col, kind), n in sorted(vf.repairs.items()):
-            con.execute("INSERT INTO _rm_repairs VALUES (?, ?, ?, ?)", [spec.extract, col, kind, n])
-        _account(rep, vf, raw.format, raw.encoding)
+        rep.formats.append(fmt or "")
+        rep.encodings.append(encoding or "")
+        rep.notes.extend(f"{rel}: {n}" for n in notes)
         con.execute(
             "INSERT INTO _rm_deliveries VALUES (?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?)",
             [
                 spec.extract,
                 spec.department,
                 rel,
-                raw.format,
-                raw.encoding,
-                vf.rows_read,
-                vf.rows_used,
-                vf.rows_quarantined,
-                "; ".join(vf.notes) or None,
+                fmt,
+                encoding,
+                file_read,
+                file_used,
+                file_quarantined,
+                "; ".join(notes) or None,
             ],
         )
         log.info(
             "%s: %s read %d, used %d, quarantined %d",
             spec.extract,
             rel,
-            vf.rows_read,
-            vf.rows_used,
-            vf.rows_quarantined,
+            file_read,
+            file_used,
+            file_quarantined,
+        )
+    if rep.repairs_by_column:
+        con.executemany(
+            "INSERT INTO _rm_repairs VALUES (?, ?, ?, ?)",
+            [
+                [spec.extract, col, kind, n]
+                for (col, kind), n in sorted(rep.repairs_by_column.items())
+            ],
         )
     if created:
         rep.status = "partial" if unreadable else "ok"
@@ -261,18 +304,16 @@ def _ingest_extract(
     return rep
 
 
-def _account(rep: ExtractReport, vf: ValidatedFile, fmt: str, encoding: str | None) -> None:
-    rep.formats.append(fmt)
-    rep.encodings.append(encoding or "")
+def _account(rep: ExtractReport, vf: ValidatedFile) -> None:
     rep.rows_read += vf.rows_read
     rep.rows_used += vf.rows_used
     rep.rows_quarantined += vf.rows_quarantined
     rep.rows_repaired += vf.rows_repaired
     for (col, kind), n in vf.repairs.items():
+        rep.repairs_by_column[(col, kind)] = rep.repairs_by_column.get((col, kind), 0) + n
         key = f"{col}:{kind}"
         rep.repairs[key] = rep.repairs.get(key, 0) + n
     if vf.quarantine.height:
         reasons = vf.quarantine.select(pl.col("reason").str.split(",")).explode("reason")
         for reason, n in reasons.group_by("reason").len().sort("reason").iter_rows():
             rep.quarantine_reasons[reason] = rep.quarantine_reasons.get(reason, 0) + int(n)
-    rep.notes.extend(f"{vf.file}: {n}" for n in vf.notes)
