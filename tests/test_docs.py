@@ -1,0 +1,35 @@
+"""The README documents every setting, command and exit code the code declares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from relief_match import errors
+from relief_match.config import SETTINGS
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_documents_every_setting_and_its_environment_variable() -> None:
+    for s in SETTINGS:
+        assert f"`{s.name}`" in README, s.name
+        assert s.env in README, s.env
+
+
+def test_readme_documents_every_exit_code() -> None:
+    for code in (
+        errors.EXIT_OK,
+        errors.EXIT_INTERNAL,
+        errors.EXIT_USAGE,
+        errors.EXIT_UNUSABLE_INPUT,
+        errors.EXIT_CONFIG,
+    ):
+        assert f"\n| {code} |" in README, code
+
+
+def test_readme_documents_every_command() -> None:
+    from relief_match.cli import app
+
+    for cmd in app.registered_commands:
+        name = cmd.name or (cmd.callback.__name__ if cmd.callback else "")
+        assert f"relief-match {name.replace('_', '-')}" in README, name
