@@ -277,3 +277,85 @@ def train_linker(cfg: RunConfig, seed: int = 42) -> Any:
         return _train(con, person_refs(catalog, ingest.available), settings, model, seed=seed)
     finally:
         con.close()
+
+
+def _load_checks(cfg: RunConfig) -> Any:
+    """Load the check files; a ``min_link_probability`` setting overrides params.yaml."""
+    from relief_match.errors import ConfigError
+    from relief_match.rules.engine import load_checks
+    from relief_match.rules.spec import RuleConfigError
+    from relief_match.rules.testing import with_param_overrides
+
+    try:
+        checks = load_checks(cfg.rules_dir, cfg.schemas_dir)
+    except RuleConfigError as exc:
+        raise ConfigError(list(exc.problems)) from exc
+    if cfg.min_link_probability is not None:
+        checks = with_param_overrides(checks, {"min_link_probability": cfg.min_link_probability})
+    return checks
+
+
+def run(cfg: RunConfig, progress: Any = None) -> RunReport:
+    """``relief-match run``: the whole job, from delivery to the caseworkers' list.
+
+    Stages: ingest+validate+stage → link → rules → rank → outputs. All data
+    lives in ``<out>/relief_match.duckdb``; the run summary is written even
+    when a later stage fails, so a scheduler always finds one.
+
+    Raises:
+        UnusableInputError: the delivery cannot be used (exit code 3).
+        ConfigError: schemas or rules are broken (exit code 4).
+    """
+    from relief_match.output.writers import write_outputs
+    from relief_match.rank.score import rank_findings
+    from relief_match.rules.engine import run_checks
+
+    t0 = time.perf_counter()
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    configure_logging(cfg, cfg.out / "run.log")
+    report = RunReport("run", cfg, started_at=datetime.now().isoformat(timespec="seconds"))
+    catalog = load_catalog(cfg)
+    checks = _load_checks(cfg)  # before any work: a broken rule file stops the run early
+    con = open_db(cfg)
+    try:
+        log.info("stage 1/4: reading and validating %s", cfg.delivery)
+        report.ingest = stage(cfg, con, catalog, progress)
+        available = report.ingest.available
+        log.info("stage 2/4: linking people")
+        report.stages["link"] = link_stage(cfg, con, catalog, available)
+        log.info("stage 3/4: running %d checks", len(checks))
+        rules = run_checks(con, checks, cfg.as_of, available, raise_on_failure=False)
+        report.stages["rules"] = rules
+        log.info("stage 4/4: ranking and writing the review list")
+        report.stages["rank"] = rank_findings(con)
+        report.stages["output"] = write_outputs(con, cfg.out)
+        if rules.failed:
+            report.status = "failed"
+            raise InternalError(
+                f"check(s) {', '.join(rules.failed)} failed (see run.log); the other checks'"
+                " findings were written"
+            )
+    except BaseException:
+        report.status = "failed"
+        raise
+    finally:
+        con.close()
+        report.seconds = time.perf_counter() - t0
+        report.outputs = {
+            name: str(cfg.out / name)
+            for name in (
+                "flags.csv",
+                "households.csv",
+                "flags.xlsx",
+                "households.xlsx",
+                "flags.parquet",
+                "links.parquet",
+                "quarantine.csv",
+                "run_summary.json",
+                "run.log",
+            )
+            if (cfg.out / name).exists() or name == "run_summary.json"
+        }
+        report.outputs["database"] = str(cfg.db_path)
+        write_summary(report, cfg.out / "run_summary.json")
+    return report
