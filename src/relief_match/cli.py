@@ -92,7 +92,7 @@ def _guard(fn: Callable[[], T]) -> T:
 
 def _cfg(
     delivery: Path | None, out: Path | None, as_of: str | None, config: Path | None, **kw: Any
-):  # type: ignore[no-untyped-def]
+) -> RunConfig:
     from relief_match.config import resolve
 
     return resolve(delivery, config_file=config, out=out, as_of=as_of, **kw)
