@@ -118,6 +118,8 @@ def open_db(cfg: RunConfig, *, fresh: bool = True) -> duckdb.DuckDBPyConnection:
                 p.unlink()
     con = duckdb.connect(str(cfg.db_path))
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET memory_limit = ?", [cfg.memory_limit])
+    con.execute("SET temp_directory = ?", [str(cfg.out / "duckdb_tmp")])
     return con
 
 

@@ -45,6 +45,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("log_level", "Logging level: DEBUG, INFO, WARNING, ERROR.", "INFO"),
     Setting(
+        "memory_limit",
+        "DuckDB memory limit (e.g. 4GB); beyond it DuckDB spills to disk beside the run database.",
+        "4GB",
+    ),
+    Setting(
         "chunk_mb",
         "CSV files are read and validated in chunks of about this many MB (memory vs speed).",
         256,
@@ -67,6 +72,7 @@ class RunConfig:
     min_link_probability: float | None = None
     log_level: str = "INFO"
     chunk_mb: int = 256
+    memory_limit: str = "4GB"
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -154,5 +160,6 @@ def resolve(
         min_link_probability=values["min_link_probability"],
         log_level=str(values["log_level"]).upper(),
         chunk_mb=int(values["chunk_mb"]),
+        memory_limit=str(values["memory_limit"]),
         sources=sources,
     )
