@@ -203,7 +203,7 @@ def _parse_chunk(data: bytes, headers: list[str], first_row: int) -> pl.DataFram
     if has_quotes:
         quoted = lines.str.contains('"', literal=True).fill_null(False)
         idx = quoted.arg_true().to_list()
-        counted = [len(next(csv.reader([lines[i]]), [])) for i in idx]
+        counted = [len(rec) for rec in csv.reader(lines.filter(quoted).to_list())]
         nfields = nfields.scatter(idx, counted) if idx else nfields
     frame = frame.with_columns(
         pl.Series(FIELDS_COL, nfields, dtype=pl.Int32),

@@ -385,7 +385,20 @@ def _collect_problems(
     spec: ExtractSpec, staged_all: pl.DataFrame, raw_frame: pl.DataFrame, failures: pl.DataFrame
 ) -> pl.DataFrame:
     """One row per (row index, column, reason, detail, raw value)."""
-    raw_vals = raw_frame.select([pl.col(c.name) for c in spec.columns]).with_row_index("__idx")
+    # Work on the few suspect rows only, not on copies of the whole chunk.
+    pcols = [f"__p_{c.name}" for c in spec.columns]
+    fail_idx = failures.get_column("index").cast(pl.UInt32).unique()
+    suspect = (
+        pl.col("_row_reason").is_not_null()
+        | pl.any_horizontal(pl.col(p).is_not_null() for p in pcols)
+        | pl.col("__idx").is_in(fail_idx.implode())
+    )
+    staged_all = staged_all.select("__idx", ROW_COL, "_row_reason", *pcols).filter(suspect)
+    raw_vals = (
+        raw_frame.select([pl.col(c.name) for c in spec.columns])
+        .with_row_index("__idx")
+        .join(staged_all.select("__idx"), on="__idx", how="semi")
+    )
     parts: list[pl.DataFrame] = []
     row_level = staged_all.filter(pl.col("_row_reason").is_not_null()).select(
         "__idx",
