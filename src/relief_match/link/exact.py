@@ -1,0 +1,332 @@
+"""Anchor persons and the ID routes (``exact`` / ``repaired_id``), in DuckDB SQL.
+
+A reference whose staged ID is valid links to the member person with that ID
+and to nobody else; a valid ID that matches no member is not linked at all
+(a namesake with another ID is another person). References whose ID is
+missing or invalid are collected for the probabilistic route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from relief_match.link.features import id17_sql, id_check_sql
+from relief_match.link.spec import AnchorSpec, PersonRefSpec
+
+PERSON_IDS = "_rm_link_person_ids"
+MEMBER_SRC = "_rm_link_member_src"
+EXACT = "_rm_link_exact"
+UNRESOLVED = "_rm_link_unresolved"
+KEYS = "_rm_link_keys"
+NBKEYS = "_rm_link_nb_keys"
+HITS = "_rm_link_hits"
+
+
+def q(ident: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    """Quote an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """True when a table or view ``name`` is visible on the connection."""
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT internal",
+        [name],
+    ).fetchall()[0]
+    if row and row[0]:
+        return True
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [name]
+    ).fetchall()[0]
+    return bool(row and row[0])
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+    """Column names of a table or view."""
+    return {r[0] for r in con.execute(f"DESCRIBE {q(name)}").fetchall()}
+
+
+def _col_or_null(cols: set[str], col: str | None, cast: str) -> str:
+    if col and col in cols:
+        return f"CAST(t.{q(col)} AS {cast})"
+    return f"CAST(NULL AS {cast})"
+
+
+@dataclass(frozen=True)
+class RefCounts:
+    """Row counts of one reference spec, used for the report and the prior."""
+
+    rows: int
+    valid: int
+    matched: int
+    unresolved: int
+    near_miss: int = 0
+
+
+def build_members(
+    con: duckdb.DuckDBPyConnection, anchor: AnchorSpec, member_ref: PersonRefSpec | None
+) -> int:
+    """Create ``_rm_persons``, ``_rm_member_person`` and the member feature source.
+
+    One person per distinct valid member ID (``person_id`` = the ID); a member
+    row without a valid ID is its own person ``M<_row>``. Two member rows with
+    the same valid ID share one person (duplicate enrolment is visible as one
+    ``person_id`` in two households). Returns the number of member rows.
+    """
+    ref = member_ref or anchor.as_ref()
+    if not table_exists(con, ref.extract):
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {MEMBER_SRC} (
+                member_row BIGINT, person_id VARCHAR, household_id VARCHAR, id_valid VARCHAR,
+                id_src VARCHAR, name_in VARCHAR, sex_in VARCHAR, birth_in DATE,
+                district VARCHAR)"""
+        )
+    else:
+        cols = table_columns(con, ref.extract)
+        idc = ref.id_no
+        hh = (
+            f"CAST(t.{q(anchor.household_id)} AS VARCHAR)"
+            if anchor.household_id in cols
+            else "CAST(NULL AS VARCHAR)"
+        )
+        district = "CAST(NULL AS VARCHAR)"
+        join = ""
+        if (
+            anchor.household_id in cols
+            and table_exists(con, anchor.households_extract)
+            and {anchor.household_id, anchor.households_district_code}
+            <= table_columns(con, anchor.households_extract)
+        ):
+            join = f"""LEFT JOIN (
+                SELECT CAST({q(anchor.household_id)} AS VARCHAR) AS hh_id,
+                       min(CAST({q(anchor.households_district_code)} AS VARCHAR)) AS hh_district
+                FROM {q(anchor.households_extract)} GROUP BY 1) h
+                ON h.hh_id = CAST(t.{q(anchor.household_id)} AS VARCHAR)"""
+            district = "h.hh_district"
+        clean = f"t.{q(idc + '_clean')}" if f"{idc}_clean" in cols else "CAST(NULL AS VARCHAR)"
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {MEMBER_SRC} AS
+            SELECT CAST(t._row AS BIGINT) AS member_row,
+                coalesce(CAST(t.{q(idc)} AS VARCHAR), 'M' || CAST(t._row AS VARCHAR)) AS person_id,
+                {hh} AS household_id,
+                CAST(t.{q(idc)} AS VARCHAR) AS id_valid,
+                coalesce(CAST(t.{q(idc)} AS VARCHAR), {clean}) AS id_src,
+                {_col_or_null(cols, ref.name, "VARCHAR")} AS name_in,
+                {_col_or_null(cols, ref.sex, "VARCHAR")} AS sex_in,
+                {_col_or_null(cols, ref.birth_date, "DATE")} AS birth_in,
+                {district} AS district
+            FROM {q(ref.extract)} t {join}
+            ORDER BY member_row"""
+        )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE _rm_member_person AS
+        SELECT member_row, person_id, household_id, person_id AS resolved_person_id
+        FROM {MEMBER_SRC} ORDER BY member_row"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {PERSON_IDS} AS
+        SELECT DISTINCT id_valid AS person_id FROM {MEMBER_SRC} WHERE id_valid IS NOT NULL"""
+    )
+    # The ID-route keys: every member person's valid ID ('p'), plus every
+    # valid ID within one mistyped digit or one adjacent swap of a member whose
+    # *own* ID is invalid ('v'). A department's valid ID equal to a 'v' key may
+    # be that member (the member's ID is the broken one), so such references
+    # go to the probabilistic route, paired only with members without a valid
+    # ID. Generating the ~170 neighbours per broken member ID keeps the ID
+    # route one hash join per extract.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {KEYS} AS
+        WITH m AS (
+            SELECT DISTINCT {id17_sql("id_src")} AS b FROM {MEMBER_SRC} WHERE id_valid IS NULL
+        ), bodies AS (
+            SELECT substr(b, 1, p) || CAST(d AS VARCHAR) || substr(b, p + 2) AS body
+            FROM m, range(17) r(p), range(10) s(d) WHERE b IS NOT NULL
+            UNION
+            SELECT substr(b, 1, p) || substr(b, p + 2, 1) || substr(b, p + 1, 1) || substr(b, p + 3)
+            FROM m, range(16) r(p) WHERE b IS NOT NULL
+        )
+        SELECT person_id AS id, 'p' AS kind FROM {PERSON_IDS}
+        UNION ALL
+        SELECT DISTINCT body || {id_check_sql("body")}, 'v' FROM bodies
+        WHERE body || {id_check_sql("body")} NOT IN (SELECT person_id FROM {PERSON_IDS})"""
+    )
+    # (name, birth date) of members with no usable ID at all (missing or not
+    # even 17 digits): a department's valid ID cannot contradict a member who
+    # has none, so references with such a name and birth date go to the
+    # probabilistic route too (paired only with members without a valid ID),
+    # as a reference without an ID would. (A member whose ID is merely
+    # invalid is reached through the 'v' keys; any other valid ID would score
+    # as a different ID anyway.)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {NBKEYS} AS
+        SELECT DISTINCT name_in AS name, birth_in AS birth FROM {MEMBER_SRC}
+        WHERE id_valid IS NULL AND {id17_sql("id_src")} IS NULL
+          AND name_in IS NOT NULL AND birth_in IS NOT NULL"""
+    )
+    row = con.execute(f"SELECT count(*) FROM {MEMBER_SRC}").fetchall()[0]
+    return int(row[0]) if row else 0
+
+
+def write_persons(con: duckdb.DuckDBPyConnection, member_features: str) -> int:
+    """Create ``_rm_persons`` from the member feature table; returns its row count.
+
+    Name, sex, birth date and district come from the person's first member row
+    (lowest ``_row``); sex and birth date fall back to the ID's.
+    """
+    con.execute(
+        f"""CREATE OR REPLACE TABLE _rm_persons AS
+        WITH m AS (
+            SELECT s.member_row, s.person_id, s.household_id, s.id_valid, s.name_in,
+                   f.sex, f.birth, f.district,
+                   row_number() OVER (PARTITION BY s.person_id ORDER BY s.member_row) AS rn
+            FROM {MEMBER_SRC} s JOIN {member_features} f ON f.unique_id = s.member_row
+        )
+        SELECT person_id,
+            any_value(id_valid) FILTER (WHERE rn = 1) AS id_no,
+            any_value(name_in) FILTER (WHERE rn = 1) AS name,
+            any_value(sex) FILTER (WHERE rn = 1) AS sex,
+            CAST(try_strptime(any_value(birth) FILTER (WHERE rn = 1), '%Y%m%d') AS DATE) AS birth_date,
+            any_value(district) FILTER (WHERE rn = 1) AS district_code,
+            count(DISTINCT household_id) AS n_households
+        FROM m GROUP BY person_id ORDER BY person_id"""
+    )
+    row = con.execute("SELECT count(*) FROM _rm_persons").fetchall()[0]
+    return int(row[0]) if row else 0
+
+
+def init_route_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the (empty) exact-link and unresolved-reference work tables."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {EXACT} (
+            extract VARCHAR, "row" BIGINT, role VARCHAR, person_id VARCHAR, route VARCHAR)"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {UNRESOLVED} (
+            extract VARCHAR, "row" BIGINT, role VARCHAR, own_person VARCHAR, id_ok BOOLEAN,
+            id_src VARCHAR, name_in VARCHAR, sex_in VARCHAR, birth_in DATE, district VARCHAR)"""
+    )
+
+
+def route_reference(
+    con: duckdb.DuckDBPyConnection, spec: PersonRefSpec, *, is_anchor: bool
+) -> RefCounts:
+    """Run the ID route for one reference spec and queue its unresolved rows.
+
+    ``exact`` when ``<id>_status = 'ok'``, ``repaired_id`` when ``'repaired'``;
+    both only when the ID equals a member person's ID. Rows with
+    ``<id>_status`` in (``invalid``, ``missing``) go to the unresolved queue.
+    For the anchor extract (role ``member``) no ID link is written: a member
+    row's valid ID *is* its person; its unresolved rows are queued with their
+    own person so that the probabilistic route can exclude it.
+    """
+    cols = table_columns(con, spec.extract)
+    idc = spec.id_no
+    if idc not in cols:
+        raise ValueError(f"{spec.extract}: person reference column {idc!r} is not staged")
+    status = f"t.{q(idc + '_status')}" if f"{idc}_status" in cols else None
+    # the staged ID column holds a valid ID or NULL (design.md §3)
+    unresolved_cond = (
+        f"coalesce({status}, 'missing') IN ('invalid', 'missing')"
+        if status
+        else f"t.{q(idc)} IS NULL"
+    )
+    only = f"({spec.only_when})" if spec.only_when else "TRUE"
+    ex, role = lit(spec.extract), lit(spec.role)
+    tbl = q(spec.extract)
+    idv = f"CAST(t.{q(idc)} AS VARCHAR)"
+    rest = f"""{_col_or_null(cols, spec.name, "VARCHAR")},
+                {_col_or_null(cols, spec.sex, "VARCHAR")},
+                {_col_or_null(cols, spec.birth_date, "DATE")},
+                {_col_or_null(cols, spec.district_code, "VARCHAR")}"""
+
+    n_rows, n_valid = (
+        int(x)
+        for x in con.execute(
+            f"SELECT count(*), count(t.{q(idc)}) FROM {tbl} t WHERE {only}"
+        ).fetchall()[0]
+    )
+
+    def _n_queued() -> int:
+        return int(
+            con.execute(
+                f"SELECT count(*) FROM {UNRESOLVED} WHERE extract = {ex} AND role = {role}"
+            ).fetchall()[0][0]
+        )
+
+    n_near = 0
+    if is_anchor:
+        row = con.execute(
+            f"""SELECT count(*) FROM {MEMBER_SRC} a
+                WHERE a.id_valid IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM {MEMBER_SRC} b
+                    WHERE b.id_valid = a.id_valid AND b.member_row <> a.member_row)"""
+        ).fetchall()[0]
+        n_matched = int(row[0]) if row else 0
+        own = "'M' || CAST(t._row AS VARCHAR)"
+    else:
+        st = status or "'ok'"
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {HITS} AS
+            SELECT CAST(t._row AS BIGINT) AS "row", {idv} AS id, {st} AS status, k.kind
+            FROM {tbl} t JOIN {KEYS} k ON k.id = {idv}
+            WHERE {only}"""
+        )
+        con.execute(
+            f"""INSERT INTO {EXACT}
+            SELECT {ex}, "row", {role}, id,
+                   CASE WHEN status = 'repaired' THEN 'repaired_id' ELSE 'exact' END
+            FROM {HITS} WHERE kind = 'p'"""
+        )
+        n_matched, n_v = (
+            int(x)
+            for x in con.execute(
+                f"SELECT count(*) FILTER (WHERE kind = 'p'), count(*) FILTER (WHERE kind = 'v') FROM {HITS}"
+            ).fetchall()[0]
+        )
+        if n_v:
+            con.execute(
+                f"""INSERT INTO {UNRESOLVED}
+                SELECT {ex}, CAST(t._row AS BIGINT), {role}, NULL, TRUE, {idv}, {rest}
+                FROM {tbl} t
+                WHERE t._row IN (SELECT "row" FROM {HITS} WHERE kind = 'v') AND {only}"""
+            )
+        n_nb = con.execute(f"SELECT count(*) FROM {NBKEYS}").fetchall()[0][0]
+        if n_nb and spec.name and spec.name in cols:
+            birth = (
+                f"t.{q(spec.birth_date)}"
+                if spec.birth_date and spec.birth_date in cols
+                else (f"t.{q(idc + '_birth')}" if f"{idc}_birth" in cols else "NULL")
+            )
+            if f"{idc}_birth" in cols and birth != f"t.{q(idc + '_birth')}":
+                birth = f"coalesce({birth}, t.{q(idc + '_birth')})"
+            con.execute(
+                f"""INSERT INTO {UNRESOLVED}
+                SELECT {ex}, CAST(t._row AS BIGINT), {role}, NULL, TRUE, {idv}, {rest}
+                FROM {tbl} t
+                SEMI JOIN {NBKEYS} k
+                  ON k.name = CAST(t.{q(spec.name)} AS VARCHAR) AND k.birth = CAST({birth} AS DATE)
+                WHERE t.{q(idc)} IS NOT NULL AND {only}
+                  AND t._row NOT IN (SELECT "row" FROM {HITS})"""
+            )
+        n_near = _n_queued()
+        con.execute(f"DROP TABLE IF EXISTS {HITS}")
+        own = "CAST(NULL AS VARCHAR)"
+
+    clean = f"t.{q(idc + '_clean')}" if f"{idc}_clean" in cols else "CAST(NULL AS VARCHAR)"
+    con.execute(
+        f"""INSERT INTO {UNRESOLVED}
+        SELECT {ex}, CAST(t._row AS BIGINT), {role}, {own}, FALSE, CAST({clean} AS VARCHAR),
+            {rest}
+        FROM {tbl} t WHERE {unresolved_cond} AND {only}"""
+    )
+    n_unres = _n_queued() - n_near
+    return RefCounts(
+        rows=n_rows, valid=n_valid, matched=n_matched, unresolved=n_unres, near_miss=n_near
+    )

@@ -1,0 +1,214 @@
+"""Comparison features for the linker: name folding, pinyin, ID / birth / sex.
+
+The features are computed once per distinct value (names) or in DuckDB SQL
+(IDs, dates), never per row in Python. Both sides of the probabilistic route
+(unresolved references and recipient members) go through the same functions,
+so that a comparison always compares like with like.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import duckdb
+import polars as pl
+
+_SPACES_RE = re.compile(r"\s+")
+_DOTS_RE = re.compile(r"[•・．.‧∙⋅･]")
+_UNREADABLE_RE = re.compile(r"[?？*＊□■○]")
+_ASCII_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z\s'\-·.]*$")
+
+# bump when the meaning of a feature column changes: models trained on the old
+# features are then refused (part of the comparisons fingerprint)
+FEATURES_VERSION = 5
+
+FEATURE_COLUMNS = ("id17", "chk", "name", "name_py", "birth", "sex", "district")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc
+
+    try:
+        return opencc.OpenCC("t2s")
+    except Exception:  # older opencc packages want the .json suffix
+        return opencc.OpenCC("t2s.json")
+
+
+@lru_cache(maxsize=65536)
+def _char_pinyin(ch: str) -> str:
+    from pypinyin import Style, lazy_pinyin
+
+    out = lazy_pinyin(ch, style=Style.NORMAL, errors="default")
+    return "".join(out).lower() if out else ch
+
+
+class _CharMap(dict[int, str | None]):
+    """A ``str.translate`` table that computes (and keeps) unseen characters."""
+
+    def __init__(self, fn: Any) -> None:
+        super().__init__()
+        self._fn = fn
+
+    def __missing__(self, code: int) -> str | None:
+        value: str | None = self._fn(chr(code))
+        self[code] = value
+        return value
+
+
+def _t2s_char(ch: str) -> str:
+    out: str = _t2s().convert(ch)
+    return out
+
+
+def _py_char(ch: str) -> str | None:
+    if ch in "·•・.．" or ch.isspace():
+        return None
+    if ch.isascii():
+        return ch.lower()
+    return _char_pinyin(ch)
+
+
+# character by character: names have no word context for phrase conversion,
+# and a per-character cache makes a million names take about a second
+_T2S_MAP = _CharMap(_t2s_char)
+_PY_MAP = _CharMap(_py_char)
+
+
+def fold_name(name: str | None) -> str | None:
+    """Fold a name for comparison: no whitespace, one middle dot, simplified.
+
+    ``'陳 偉'`` -> ``'陈伟'``; ``'阿依古丽•买买提'`` -> ``'阿依古丽·买买提'``;
+    ``'王＊'`` -> ``'王?'``. Pinyin-written names keep their letters (case
+    folded by :func:`name_pinyin`). Staged names are normally already in
+    this form; folding again is cheap (distinct values only) and protects
+    against a stage that did not.
+    """
+    if name is None:
+        return None
+    s = _SPACES_RE.sub("", name.strip())
+    if not s:
+        return None
+    if _ASCII_NAME_RE.match(name.strip()):
+        return s
+    s = _DOTS_RE.sub("\u00b7", s).translate(_T2S_MAP)
+    # an unreadable character, however it was written, is one wildcard '?'
+    return _UNREADABLE_RE.sub("?", s)
+
+
+def name_pinyin(name: str | None) -> str | None:
+    """Toneless pinyin of a name, lower case, no separators.
+
+    ``'王伟'`` -> ``'wangwei'``, ``'Wang Wei'`` -> ``'wangwei'``. Characters
+    without pinyin (``?``, ``*``, digits) are kept, so that ``王?`` never equals
+    ``王伟`` in pinyin. Middle dots are dropped.
+    """
+    if name is None:
+        return None
+    s = name.strip()
+    if not s:
+        return None
+    if _ASCII_NAME_RE.match(s):
+        letters = re.sub(r"[^A-Za-z]", "", s).lower()
+        return letters or None
+    return s.translate(_PY_MAP) or None
+
+
+def build_names_table(con: duckdb.DuckDBPyConnection, distinct_names_sql: str, table: str) -> int:
+    """Create ``table(name_in, name, name_py)`` for the names the SQL returns.
+
+    ``distinct_names_sql`` must return one VARCHAR column ``name_in`` (distinct
+    or not). Folding and pinyin run in Python once per distinct value.
+    """
+    names = [r[0] for r in con.execute(distinct_names_sql).fetchall() if r[0] is not None]
+    names = sorted(set(names))
+    folded = [fold_name(n) for n in names]
+    pys = [name_pinyin(f) for f in folded]
+    frame = pl.DataFrame(
+        {"name_in": names, "name": folded, "name_py": pys},
+        schema={"name_in": pl.String, "name": pl.String, "name_py": pl.String},
+    )
+    con.register("_rm_link_names_frame", frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM _rm_link_names_frame")
+    finally:
+        con.unregister("_rm_link_names_frame")
+    return len(names)
+
+
+def id17_sql(id_src: str) -> str:
+    """SQL: the first 17 digits of a cleaned ID string, or NULL.
+
+    18 digits (last may be X) -> first 17; 17 digits -> as is (dropped check
+    digit); 15 digits -> 18-digit body (``19`` inserted); anything else, or
+    all zeros -> NULL.
+    """
+    return f"""(CASE
+        WHEN {id_src} IS NULL OR regexp_full_match({id_src}, '0+') THEN NULL
+        WHEN regexp_full_match({id_src}, '[0-9]{{17}}[0-9X]') THEN substr({id_src}, 1, 17)
+        WHEN regexp_full_match({id_src}, '[0-9]{{17}}') THEN {id_src}
+        WHEN regexp_full_match({id_src}, '[0-9]{{15}}')
+            THEN substr({id_src}, 1, 6) || '19' || substr({id_src}, 7, 9)
+        END)"""
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def id_check_sql(body17: str) -> str:
+    """SQL: the GB 11643 check character of a 17-digit string expression."""
+    terms = " + ".join(
+        f"CAST(substr({body17}, {k + 1}, 1) AS INTEGER) * {w}" for k, w in enumerate(_ID_WEIGHTS)
+    )
+    return f"substr('10X98765432', 1 + ({terms}) % 11, 1)"
+
+
+def features_sql(
+    src: str,
+    *,
+    birth_year_min: int,
+    birth_year_max: int,
+    names_table: str,
+    id_valid_sql: str = "FALSE",
+) -> str:
+    """SQL selecting the comparison features from ``src``.
+
+    ``src`` must have columns ``id_src`` (valid ID or cleaned string),
+    ``name_in``, ``sex_in``, ``birth_in`` (DATE), ``district`` plus any
+    pass-through columns (selected as ``s.*`` minus the raw inputs).
+    ``birth`` is the birth-date column when it lies within the year bounds,
+    else the ID's birth segment (digits 7-14) as delivered. ``sex`` is the
+    sex column, else the ID's sex digit only when the ID is valid
+    (``id_valid_sql``, an expression over ``src``'s columns): a typo in digit
+    17 would otherwise be counted twice, by the ID and by the sex comparison.
+    """
+    return f"""
+    WITH b AS (
+        SELECT s.*, {id17_sql("s.id_src")} AS id17
+        FROM {src} s
+    ), c AS (
+        SELECT b.*,
+            -- the ID's birth segment even when it is no real date (a mistyped
+            -- digit there still agrees in 7 of 8 digits with the member's)
+            substr(id17, 7, 8) AS id_birth,
+            CASE WHEN id17 IS NOT NULL AND ({id_valid_sql}) THEN
+                CASE WHEN CAST(substr(id17, 17, 1) AS INTEGER) % 2 = 1 THEN '男' ELSE '女' END
+            END AS id_sex
+        FROM b
+    )
+    SELECT c.* EXCLUDE (id_src, name_in, sex_in, birth_in, id_birth, id_sex, district),
+        CASE WHEN c.id17 IS NOT NULL AND regexp_full_match(c.id_src, '[0-9]{{17}}[0-9X]')
+             THEN substr(c.id_src, 18, 1) END AS chk,
+        n.name AS name,
+        n.name_py AS name_py,
+        coalesce(
+            CASE WHEN year(c.birth_in) BETWEEN {birth_year_min} AND {birth_year_max}
+                 THEN strftime(c.birth_in, '%Y%m%d') END,
+            c.id_birth) AS birth,
+        coalesce(CASE WHEN c.sex_in IN ('男', '女') THEN c.sex_in END, c.id_sex) AS sex,
+        CASE WHEN regexp_full_match(CAST(c.district AS VARCHAR), '[0-9]{{6}}')
+            THEN CAST(c.district AS VARCHAR) END AS district
+    FROM c LEFT JOIN {names_table} n ON n.name_in = c.name_in
+    """
