@@ -30,23 +30,9 @@ from pathlib import Path
 
 import polars as pl
 
-RULES = (
-    "DECEASED",
-    "DUPLICATE_ENROLLMENT",
-    "PAID_AFTER_EXIT",
-    "OVERPAID",
-    "VEHICLE",
-    "REAL_ESTATE",
-    "ENTERPRISE",
-    "INDIVIDUAL_BUSINESS",
-    "PUBLIC_EMPLOYEE",
-    "INCOME_OVER_STANDARD",
-    "UNDECLARED_EMPLOYMENT",
-    "INCARCERATED",
-    "HUKOU_MOVED",
-    "UNDECLARED_SPOUSE",
-)
-EXACT_RULES = ("DECEASED", "PAID_AFTER_EXIT", "OVERPAID")
+# One list of the contract's checks, shared with the generator that plants them.
+from relief_match.synth.cases import EXACT_RULES, RULES
+
 HOUSEHOLD_LEVEL = ("PAID_AFTER_EXIT", "OVERPAID", "REAL_ESTATE", "INCOME_OVER_STANDARD")
 DIFFICULTIES = ("clean", "messy_id", "fuzzy_typo", "fuzzy_transposed", "fuzzy_no_id", "traditional")
 
