@@ -286,14 +286,13 @@ def _load_checks(cfg: RunConfig) -> Any:
     from relief_match.errors import ConfigError
     from relief_match.rules.engine import load_checks
     from relief_match.rules.spec import RuleConfigError
-    from relief_match.rules.testing import with_param_overrides
 
     try:
         checks = load_checks(cfg.rules_dir, cfg.schemas_dir)
     except RuleConfigError as exc:
         raise ConfigError(list(exc.problems)) from exc
     if cfg.min_link_probability is not None:
-        checks = with_param_overrides(checks, {"min_link_probability": cfg.min_link_probability})
+        checks = checks.with_params({"min_link_probability": cfg.min_link_probability})
     return checks
 
 

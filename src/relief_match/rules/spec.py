@@ -40,10 +40,10 @@ The loader (:func:`relief_match.rules.engine.load_checks`) turns these into a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -242,6 +242,21 @@ class CheckSet:
             if check.id == rule_id:
                 return check
         raise KeyError(rule_id)
+
+    def with_params(self, overrides: Mapping[str, Any]) -> CheckSet:
+        """A copy whose scalar/list parameters are replaced by ``overrides``.
+
+        Raises:
+            KeyError: a name that is not a parameter of ``params.yaml``.
+        """
+        if not overrides:
+            return self
+        params = dict(self.params)
+        for name, value in overrides.items():
+            params[name] = params[name].model_copy(update={"value": value})
+        return CheckSet(
+            checks=self.checks, params=params, layouts=self.layouts, rules_dir=self.rules_dir
+        )
 
     def select(self, rule_ids: list[str] | set[str]) -> CheckSet:
         """Return a CheckSet with only the given rule ids (unknown ids raise KeyError)."""

@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from relief_match.rules.engine import run_checks
 from relief_match.rules.schema import EXTRACTS, RM_TABLES, Layout, create_empty_table, quote_ident
-from relief_match.rules.spec import CheckSet, ParamSpec
+from relief_match.rules.spec import CheckSet
 
 #: The first person role of each extract (schemas' ``person_refs``), used as the
 #: default ``role`` of ``_rm_links`` rows in case files.
@@ -229,14 +229,7 @@ def build_case_db(case: CaseFile, checks: CheckSet) -> tuple[duckdb.DuckDBPyConn
 
 def with_param_overrides(checks: CheckSet, overrides: dict[str, Any]) -> CheckSet:
     """Return a CheckSet whose scalar/list parameters are replaced by ``overrides``."""
-    if not overrides:
-        return checks
-    params: dict[str, ParamSpec] = dict(checks.params)
-    for name, value in overrides.items():
-        params[name] = params[name].model_copy(update={"value": value})
-    return CheckSet(
-        checks=checks.checks, params=params, layouts=checks.layouts, rules_dir=checks.rules_dir
-    )
+    return checks.with_params(overrides)
 
 
 def run_case(case: CaseFile, checks: CheckSet) -> list[dict[str, Any]]:
