@@ -205,10 +205,7 @@ def _ingest_extract(
     if not files:
         rep.notes.append(f"not delivered: no {spec.department}/{spec.extract}.* file")
         log.warning("%s: not delivered tonight", spec.extract)
-        con.execute(
-            "INSERT INTO _rm_deliveries VALUES (?, ?, NULL, NULL, NULL, 'missing', 0, 0, 0, ?)",
-            [spec.extract, spec.department, rep.notes[-1]],
-        )
+        _record_file(con, spec, None, None, None, "missing", (0, 0, 0), rep.notes[-1])
         return rep
     created = False
     extra_created = False
@@ -248,37 +245,29 @@ def _ingest_extract(
                 msg += f" (after {file_read:,} rows had been read)"
             rep.notes.append(msg)
             log.error("%s", msg)
-            con.execute(
-                "INSERT INTO _rm_deliveries VALUES (?, ?, ?, ?, ?, 'unreadable', ?, ?, ?, ?)",
-                [
-                    spec.extract,
-                    spec.department,
-                    rel,
-                    fmt,
-                    encoding,
-                    file_read,
-                    file_used,
-                    file_quarantined,
-                    str(exc),
-                ],
+            _record_file(
+                con,
+                spec,
+                rel,
+                fmt,
+                encoding,
+                "unreadable",
+                (file_read, file_used, file_quarantined),
+                str(exc),
             )
             continue
         rep.formats.append(fmt or "")
         rep.encodings.append(encoding or "")
         rep.notes.extend(f"{rel}: {n}" for n in notes)
-        con.execute(
-            "INSERT INTO _rm_deliveries VALUES (?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?)",
-            [
-                spec.extract,
-                spec.department,
-                rel,
-                fmt,
-                encoding,
-                file_read,
-                file_used,
-                file_quarantined,
-                "; ".join(notes) or None,
-            ],
+        _record_file(
+            con,
+            spec,
+            rel,
+            fmt,
+            encoding,
+            "ok",
+            (file_read, file_used, file_quarantined),
+            "; ".join(notes) or None,
         )
         log.info(
             "%s: %s read %d, used %d, quarantined %d",
@@ -302,6 +291,23 @@ def _ingest_extract(
         rep.status = "unreadable"
     rep.seconds = round(time.perf_counter() - t0, 3)
     return rep
+
+
+def _record_file(
+    con: duckdb.DuckDBPyConnection,
+    spec: ExtractSpec,
+    file: str | None,
+    fmt: str | None,
+    encoding: str | None,
+    status: str,
+    counts: tuple[int, int, int],
+    message: str | None,
+) -> None:
+    """One ``_rm_deliveries`` row: a delivered file, or a missing extract."""
+    con.execute(
+        "INSERT INTO _rm_deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [spec.extract, spec.department, file, fmt, encoding, status, *counts, message],
+    )
 
 
 def _account(rep: ExtractReport, vf: ValidatedFile) -> None:
