@@ -36,6 +36,15 @@ ColumnType = Literal[
 #: person identifiers are often missing and the linker copes with that.
 _NULLABLE_BY_DEFAULT = {"id_no", "name"}
 
+#: DuckDB type of the staged value column, by column type (default VARCHAR).
+_DUCKDB_TYPES = {
+    "date": "DATE",
+    "month": "DATE",
+    "money": "DOUBLE",
+    "float": "DOUBLE",
+    "int": "BIGINT",
+}
+
 
 class ColumnSpec(BaseModel):
     """One column of an extract: canonical name, Chinese header, type, checks."""
@@ -66,16 +75,27 @@ class ColumnSpec(BaseModel):
             return self.type in _NULLABLE_BY_DEFAULT
         return self.nullable
 
-    def staged_columns(self) -> list[str]:
-        """Names of the columns this column becomes in the staged table."""
+    def staged_layout(self) -> dict[str, str]:
+        """The staged columns this column becomes, with their DuckDB types (design §3)."""
         n = self.name
         if self.type == "id_no":
-            return [n, f"{n}_raw", f"{n}_clean", f"{n}_status", f"{n}_birth", f"{n}_sex"]
+            return {
+                n: "VARCHAR",
+                f"{n}_raw": "VARCHAR",
+                f"{n}_clean": "VARCHAR",
+                f"{n}_status": "VARCHAR",
+                f"{n}_birth": "DATE",
+                f"{n}_sex": "VARCHAR",
+            }
         if self.type == "name":
-            return [n, f"{n}_raw", f"{n}_note"]
+            return {n: "VARCHAR", f"{n}_raw": "VARCHAR", f"{n}_note": "VARCHAR"}
         if self.type == "credit_code":
-            return [n, f"{n}_raw", f"{n}_status"]
-        return [n]
+            return {n: "VARCHAR", f"{n}_raw": "VARCHAR", f"{n}_status": "VARCHAR"}
+        return {n: _DUCKDB_TYPES.get(self.type, "VARCHAR")}
+
+    def staged_columns(self) -> list[str]:
+        """Names of the columns this column becomes in the staged table."""
+        return list(self.staged_layout())
 
 
 class PersonRefSpec(BaseModel):
@@ -145,11 +165,15 @@ class ExtractSpec(BaseModel):
                 return c
         raise KeyError(name)
 
-    def staged_columns(self) -> list[str]:
-        cols = ["_row", "_file"]
+    def staged_layout(self) -> dict[str, str]:
+        """Staged table columns -> DuckDB types: ``_row``, ``_file``, then each column's."""
+        layout = {"_row": "BIGINT", "_file": "VARCHAR"}
         for c in self.columns:
-            cols.extend(c.staged_columns())
-        return cols
+            layout.update(c.staged_layout())
+        return layout
+
+    def staged_columns(self) -> list[str]:
+        return list(self.staged_layout())
 
 
 def _header_key(header: str) -> str:

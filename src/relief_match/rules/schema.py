@@ -21,11 +21,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 #: Column name -> DuckDB type, per staged table.
 Layout = dict[str, str]
@@ -84,82 +81,25 @@ RM_TABLES: dict[str, Layout] = {
 #: Prefix of the temporary tables that hold table-valued parameters.
 PARAM_TABLE_PREFIX = "_rm_param_"
 
-_SIMPLE_TYPES: dict[str, str] = {
-    "date": "DATE",
-    "month": "DATE",
-    "money": "DOUBLE",
-    "float": "DOUBLE",
-    "int": "BIGINT",
-}
-
-
-def staged_layout(spec: Mapping[str, Any]) -> Layout:
-    """Derive the staged DuckDB columns of one extract from its schema spec.
-
-    Args:
-        spec: the parsed ``schemas/<dept>/<extract>.yaml`` mapping (needs
-            ``columns``, each with ``name`` and ``type``).
-
-    Returns:
-        Column name -> DuckDB type, in staging order, ending with ``_row`` and
-        ``_file``.
-
-    Raises:
-        ValueError: when a column entry lacks ``name`` or ``type``.
-    """
-    layout: Layout = {}
-    for col in spec.get("columns") or []:
-        if not isinstance(col, Mapping) or "name" not in col or "type" not in col:
-            raise ValueError(f"column entry without name/type: {col!r}")
-        name, kind = str(col["name"]), str(col["type"])
-        if kind == "id_no":
-            layout[name] = "VARCHAR"
-            layout[f"{name}_raw"] = "VARCHAR"
-            layout[f"{name}_clean"] = "VARCHAR"
-            layout[f"{name}_status"] = "VARCHAR"
-            layout[f"{name}_birth"] = "DATE"
-            layout[f"{name}_sex"] = "VARCHAR"
-        elif kind == "name":
-            layout[name] = "VARCHAR"
-            layout[f"{name}_raw"] = "VARCHAR"
-            layout[f"{name}_note"] = "VARCHAR"
-        elif kind == "credit_code":
-            layout[name] = "VARCHAR"
-            layout[f"{name}_raw"] = "VARCHAR"
-            layout[f"{name}_status"] = "VARCHAR"
-        else:
-            layout[name] = _SIMPLE_TYPES.get(kind, "VARCHAR")
-    layout["_row"] = "BIGINT"
-    layout["_file"] = "VARCHAR"
-    return layout
-
-
 def load_staged_layouts(schemas_dir: Path) -> tuple[dict[str, Layout], list[tuple[Path, str]]]:
-    """Read every ``schemas/<dept>/<extract>.yaml`` and derive staged layouts.
+    """The staged layout (column -> DuckDB type) of every extract in ``schemas/``.
 
-    Args:
-        schemas_dir: the ``schemas/`` directory.
+    The layouts come from :mod:`relief_match.catalog`, the one place that
+    knows how a schema column becomes staged columns.
 
     Returns:
-        ``(layouts, problems)``: extract name -> layout, and a list of
-        ``(path, message)`` for files that could not be read. Problems are
-        returned rather than raised so that the caller can report them
-        together with its own.
+        ``(layouts, problems)``: extract name -> layout, and ``(path, message)``
+        for schema problems, returned rather than raised so that the caller can
+        report them together with its own.
     """
-    layouts: dict[str, Layout] = {}
-    problems: list[tuple[Path, str]] = []
-    if not schemas_dir.is_dir():
-        return layouts, [(schemas_dir, "schemas directory not found")]
-    for path in sorted(schemas_dir.glob("*/*.yaml")):
-        try:
-            spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-            if not isinstance(spec, Mapping):
-                raise ValueError("not a mapping")
-            extract = str(spec.get("extract") or path.stem)
-            layouts[extract] = staged_layout(spec)
-        except (OSError, yaml.YAMLError, ValueError) as exc:
-            problems.append((path, f"cannot read schema: {exc}"))
-    return layouts, problems
+    from relief_match.catalog import load_catalog
+    from relief_match.errors import ConfigError
+
+    try:
+        catalog = load_catalog(schemas_dir)
+    except ConfigError as exc:
+        return {}, [(Path(p), m) for p, m in exc.problems]
+    return {spec.extract: spec.staged_layout() for spec in catalog}, []
 
 
 def create_empty_table(con: Any, name: str, layout: Layout, *, temp: bool = False) -> None:
