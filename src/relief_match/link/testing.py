@@ -607,6 +607,38 @@ class LinkQuality:
         return "\n".join(lines)
 
 
+def _quality(con: duckdb.DuckDBPyConnection, decoy_linked: str) -> LinkQuality:
+    """Summarise ``_city_eval``; ``decoy_linked`` is the SQL condition of a linked decoy."""
+    row = con.execute(
+        f"""SELECT count(*) FILTER (WHERE is_linked),
+                  count(*) FILTER (WHERE is_linked AND ok),
+                  count(*) FILTER (WHERE is_linked AND NOT ok),
+                  count(*) FILTER (WHERE expected),
+                  count(*) FILTER (WHERE expected AND is_linked AND ok),
+                  count(*) FILTER (WHERE {decoy_linked})
+           FROM _city_eval"""
+    ).fetchall()[0]
+    links, correct, wrong, expected, found, decoys = (int(x) for x in row)
+    by_diff = {
+        str(d): (int(f), int(e))
+        for d, f, e in con.execute(
+            """SELECT difficulty, count(*) FILTER (WHERE is_linked AND ok), count(*)
+               FROM _city_eval WHERE expected GROUP BY difficulty ORDER BY difficulty"""
+        ).fetchall()
+    }
+    return LinkQuality(
+        links=links,
+        correct=correct,
+        wrong=wrong,
+        expected=expected,
+        found=found,
+        precision=correct / links if links else 1.0,
+        recall=found / expected if expected else 1.0,
+        recall_by_difficulty=by_diff,
+        decoys_linked=decoys,
+    )
+
+
 def evaluate(con: duckdb.DuckDBPyConnection, linkable_only: bool = True) -> LinkQuality:
     """Compare ``_rm_links`` with the city's truth.
 
@@ -647,35 +679,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, linkable_only: bool = True) -> Link
             WHERE difficulty = 'fuzzy_no_id'
               AND extract NOT IN ('hukou_registry', 'death_certificates', 'recipients_members')"""
         )
-    row = con.execute(
-        """SELECT count(*) FILTER (WHERE is_linked),
-                  count(*) FILTER (WHERE is_linked AND ok),
-                  count(*) FILTER (WHERE is_linked AND NOT ok),
-                  count(*) FILTER (WHERE expected),
-                  count(*) FILTER (WHERE expected AND is_linked AND ok),
-                  count(*) FILTER (WHERE kind = 'decoy' AND is_linked)
-           FROM _city_eval"""
-    ).fetchall()[0]
-    assert row is not None
-    links, correct, wrong, expected, found, decoys = (int(x) for x in row)
-    by_diff = {
-        str(d): (int(f), int(e))
-        for d, f, e in con.execute(
-            """SELECT difficulty, count(*) FILTER (WHERE is_linked AND ok), count(*)
-               FROM _city_eval WHERE expected GROUP BY difficulty ORDER BY difficulty"""
-        ).fetchall()
-    }
-    return LinkQuality(
-        links=links,
-        correct=correct,
-        wrong=wrong,
-        expected=expected,
-        found=found,
-        precision=correct / links if links else 1.0,
-        recall=found / expected if expected else 1.0,
-        recall_by_difficulty=by_diff,
-        decoys_linked=decoys,
-    )
+    return _quality(con, "kind = 'decoy' AND is_linked")
 
 
 def evaluate_answer_key(
@@ -762,31 +766,4 @@ def evaluate_answer_key(
                 f"""UPDATE _city_eval SET expected = FALSE
                 WHERE extract = '{extract}' AND difficulty = 'fuzzy_no_id'"""
             )
-    row = con.execute(
-        """SELECT count(*) FILTER (WHERE is_linked),
-                  count(*) FILTER (WHERE is_linked AND ok),
-                  count(*) FILTER (WHERE is_linked AND NOT ok),
-                  count(*) FILTER (WHERE expected),
-                  count(*) FILTER (WHERE expected AND is_linked AND ok),
-                  count(*) FILTER (WHERE kind = 'decoy' AND non_member AND is_linked)
-           FROM _city_eval"""
-    ).fetchall()[0]
-    links, correct, wrong, expected, found, decoys = (int(x) for x in row)
-    by_diff = {
-        str(d): (int(f), int(e))
-        for d, f, e in con.execute(
-            """SELECT difficulty, count(*) FILTER (WHERE is_linked AND ok), count(*)
-               FROM _city_eval WHERE expected GROUP BY difficulty ORDER BY difficulty"""
-        ).fetchall()
-    }
-    return LinkQuality(
-        links=links,
-        correct=correct,
-        wrong=wrong,
-        expected=expected,
-        found=found,
-        precision=correct / links if links else 1.0,
-        recall=found / expected if expected else 1.0,
-        recall_by_difficulty=by_diff,
-        decoys_linked=decoys,
-    )
+    return _quality(con, "kind = 'decoy' AND non_member AND is_linked")
