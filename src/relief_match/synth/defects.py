@@ -315,6 +315,19 @@ def inject(
     used[protected] = True
     updates: dict[str, tuple[list[int], list[str]]] = {}
     ctypes = {c.name: c.type for c in ex.columns}
+
+    def take(column: str, kind: str, r: int, new: str) -> None:
+        """Record one injected defect (the row is not used again)."""
+        used[r] = True
+        rows, values = updates.setdefault(column, ([], []))
+        rows.append(r)
+        values.append(new)
+        res.uids.append(r)
+        res.columns.append(column)
+        res.kinds.append(kind)
+        if kind == "date_excel_serial":
+            res.serial_cells.append((r, column))
+
     for t, cnt in zip(tg, counts.tolist(), strict=True):
         if cnt == 0:
             continue
@@ -331,15 +344,7 @@ def inject(
                 new = transform(t.kind, ctypes[t.column], v, rng)
                 if new is None or new == v:
                     continue
-                used[r] = True
-                rows, values = updates.setdefault(t.column, ([], []))
-                rows.append(r)
-                values.append(new)
-                res.uids.append(r)
-                res.columns.append(t.column)
-                res.kinds.append(t.kind)
-                if t.kind == "date_excel_serial":
-                    res.serial_cells.append((r, t.column))
+                take(t.column, t.kind, r, new)
                 got += 1
                 if got >= cnt:
                     break
@@ -355,13 +360,7 @@ def inject(
                 new = transform(t.kind, ctypes[t.column], v, rng)
                 if new is None or new == v:
                     continue
-                used[r] = True
-                rows, values = updates.setdefault(t.column, ([], []))
-                rows.append(r)
-                values.append(new)
-                res.uids.append(r)
-                res.columns.append(t.column)
-                res.kinds.append(t.kind)
+                take(t.column, t.kind, r, new)
     if updates:
         new_cols = []
         for c, (rows, values) in updates.items():
