@@ -197,6 +197,7 @@ def write_summary(report: RunReport, path: Path) -> None:
 def validate(cfg: RunConfig, progress: Any = None) -> RunReport:
     """``relief-match validate``: read, validate and stage; no matching, no checks."""
     t0 = time.perf_counter()
+    configure_logging(cfg, cfg.out / "validate.log")
     report = RunReport("validate", cfg, started_at=datetime.now().isoformat(timespec="seconds"))
     catalog = load_catalog(cfg)
     con = open_db(cfg)

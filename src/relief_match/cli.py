@@ -143,7 +143,6 @@ def validate(
         from relief_match import api
 
         cfg = _cfg(delivery, out, as_of, config)
-        api.configure_logging(cfg, cfg.out / "validate.log")
         _emit(api.validate(cfg), as_json)
 
     _guard(go)
