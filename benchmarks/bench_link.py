@@ -28,10 +28,12 @@ from pathlib import Path
 import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
+# the staged city is a test helper (tests/link_city.py)
+sys.path.insert(0, str(ROOT / "tests"))
 
 
 def _shape(population: int, members: int):  # type: ignore[no-untyped-def]
-    from relief_match.link.testing import CityShape
+    from link_city import CityShape
 
     return CityShape(
         population=population,
@@ -50,7 +52,7 @@ def _shape(population: int, members: int):  # type: ignore[no-untyped-def]
 def _generate(
     db: str, population: int, members: int, seed: int, threads: int, memory_limit: str
 ) -> None:
-    from relief_match.link.testing import make_staged_city
+    from link_city import make_staged_city
 
     con = duckdb.connect(db)
     con.execute(f"SET threads = {threads}")
@@ -98,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             print("city generation failed", file=sys.stderr)
             return 1
 
+    from link_city import CITY_REFS, evaluate
     from relief_match.link import run_linking
-    from relief_match.link.testing import CITY_REFS, evaluate
 
     con = duckdb.connect(db)
     con.execute(f"SET threads = {args.threads}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -11,27 +12,29 @@ import duckdb
 import polars as pl
 import pytest
 
+from link_city import CITY_REFS, CityShape, evaluate, make_staged_city
+from relief_match.errors import EXIT_CONFIG, ConfigError
+from relief_match.ingest.normalize import id_checksum_char
 from relief_match.link import (
     LINKS_COLUMNS,
-    PersonRefSpec,
+    LINKS_LAYOUT,
+    PersonReference,
     load_settings,
     run_linking,
     train_linker,
     write_link_table,
 )
-from relief_match.link.features import fold_name, name_pinyin
-from relief_match.link.testing import CITY_REFS, CityShape, evaluate, make_staged_city
+from relief_match.link.prepare import TF, build_name_term_frequencies
+from relief_match.text import data_fingerprint, fold_name, name_pinyin
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = ROOT / "rules" / "linkage" / "settings.yaml"
 MODEL = ROOT / "rules" / "linkage" / "model.json"
 
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
 
 def make_id(region: str, birth: str, seq: str) -> str:
     body = region + birth + seq
-    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, _W, strict=True)) % 11]
+    return body + id_checksum_char(body)
 
 
 def typo(id_no: str, pos: int) -> str:
@@ -267,20 +270,20 @@ SHAREHOLDERS = [
 ]
 
 SPECS = [
-    PersonRefSpec("recipients_members", "member", "id_no", "name", "sex", "birth_date"),
-    PersonRefSpec(
+    PersonReference("recipients_members", "member", "id_no", "name", "sex", "birth_date"),
+    PersonReference(
         "hukou_registry", "resident", "id_no", "name", "sex", "birth_date", "district_code"
     ),
-    PersonRefSpec("motor_vehicles", "owner", "owner_id_no", "owner_name"),
-    PersonRefSpec("benefit_payments", "payee", "payee_id_no"),
-    PersonRefSpec(
+    PersonReference("motor_vehicles", "owner", "owner_id_no", "owner_name"),
+    PersonReference("benefit_payments", "payee", "payee_id_no"),
+    PersonReference(
         "shareholders",
         "shareholder",
         "holder_id_no",
         "holder_name",
         only_when="holder_type = '自然人'",
     ),
-    PersonRefSpec(
+    PersonReference(
         "death_certificates", "deceased", "id_no", "name", "sex", "birth_date", "district_code"
     ),
 ]
@@ -316,8 +319,10 @@ def links(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int, str], tuple[st
 # --------------------------------------------------------------------------
 
 
-def test_links_table_has_the_design_columns(linked: duckdb.DuckDBPyConnection) -> None:
-    cols = [r[0] for r in linked.execute("DESCRIBE _rm_links").fetchall()]
+def test_links_table_has_the_design_layout(linked: duckdb.DuckDBPyConnection) -> None:
+    described = {r[0]: r[1] for r in linked.execute("DESCRIBE _rm_links").fetchall()}
+    assert described == LINKS_LAYOUT
+    cols = list(described)
     assert tuple(cols) == LINKS_COLUMNS
     assert cols[:8] == [
         "extract",
@@ -499,15 +504,52 @@ def test_write_link_table_adds_households(
     assert sorted(hh) == ["H1", "H2"]
 
 
+def _edited_model(tmp_path: Path, **training: Any) -> Path:
+    doc = json.loads(MODEL.read_text(encoding="utf-8"))
+    doc["training"].update(training)
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
 def test_model_for_other_comparisons_is_refused(tmp_path: Path) -> None:
     doc = json.loads(MODEL.read_text(encoding="utf-8"))
     doc["comparisons_fingerprint"] = "0" * 16
     bad = tmp_path / "model.json"
     bad.write_text(json.dumps(doc), encoding="utf-8")
-    with pytest.raises(ValueError, match="retrain"):
+    with pytest.raises(ConfigError, match="trained for comparisons") as exc:
         run_linking(staged(), SPECS, SETTINGS, bad)
+    assert exc.value.exit_code == EXIT_CONFIG
+    assert "relief-match train-linker" in exc.value.one_line()
     with pytest.raises(FileNotFoundError):
         run_linking(staged(), SPECS, SETTINGS, tmp_path / "none.json")
+
+
+def test_model_saved_under_another_splink_major_version_is_refused(tmp_path: Path) -> None:
+    bad = _edited_model(tmp_path, splink_version="4.0.7")
+    with pytest.raises(ConfigError, match=r"Splink 4\.0\.7") as exc:
+        run_linking(staged(), SPECS, SETTINGS, bad)
+    assert exc.value.exit_code == EXIT_CONFIG
+    line = exc.value.one_line()
+    assert str(bad) in line and "relief-match train-linker" in line
+
+
+@pytest.mark.parametrize("text_data", ["opencc=0.9;pypinyin=0.40", None])
+def test_model_folded_with_other_text_data_is_refused(
+    tmp_path: Path, text_data: str | None
+) -> None:
+    bad = _edited_model(tmp_path, text_data=text_data)
+    with pytest.raises(ConfigError, match="text data") as exc:
+        run_linking(staged(), SPECS, SETTINGS, bad)
+    line = exc.value.one_line()
+    assert str(bad) in line and "relief-match train-linker" in line
+    assert data_fingerprint() in line
+
+
+def test_shipped_model_records_splink_and_text_data() -> None:
+    training = json.loads(MODEL.read_text(encoding="utf-8"))["training"]
+    assert training["text_data"] == data_fingerprint()
+    assert training["splink_version"].split(".")[0] == version("splink").split(".")[0]
 
 
 def test_settings_load_and_threshold() -> None:
@@ -524,11 +566,30 @@ def test_settings_load_and_threshold() -> None:
         ("王＊", "王?", "wang?"),
         ("Wang Wei", "WangWei", "wangwei"),
         ("阿依古丽•买买提", "阿依古丽·买买提", "ayigulimaimaiti"),
+        # the ingest stage's rules: 乾 is kept, 〇 is an unreadable character
+        ("李乾", "李乾", "liqian"),
+        ("王〇", "王?", "wang?"),
     ],
 )
 def test_name_folding_and_pinyin(raw: str, folded: str, py: str) -> None:
     assert fold_name(raw) == folded
     assert name_pinyin(folded) == py
+
+
+def test_name_term_frequencies_are_counted_by_folded_name() -> None:
+    """A name the population extract writes unfolded (``王*``) counts for its
+    folded form (``王?``), the key the comparison looks it up by."""
+    con = duckdb.connect()
+    con.execute(
+        """CREATE TABLE hukou_registry AS SELECT * FROM (VALUES
+            ('王*'), ('王*'), ('王？'), ('张伟'), ('张 伟'), ('陈丽'), (NULL)) t(name)"""
+    )
+    con.execute("CREATE TABLE l AS SELECT * FROM (VALUES ('王?'), ('张伟')) t(name)")
+    con.execute("CREATE TABLE r AS SELECT * FROM (VALUES ('陈丽'), ('刘洋')) t(name)")
+    refs = [PersonReference("hukou_registry", "resident", "id_no", "name")]
+    build_name_term_frequencies(con, refs, load_settings(SETTINGS), "l", "r")
+    tf = dict(con.execute(f"SELECT name, tf_name FROM {TF}").fetchall())
+    assert tf == {"王?": 3 / 6, "张伟": 2 / 6, "陈丽": 1 / 6, "刘洋": 1 / 6}
 
 
 def test_homophone_has_the_same_pinyin() -> None:

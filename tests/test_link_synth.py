@@ -15,10 +15,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from link_city import LinkQuality, evaluate_answer_key
 from relief_match import api
 from relief_match.config import resolve
 from relief_match.link import run_linking
-from relief_match.link.testing import LinkQuality, evaluate_answer_key
 from relief_match.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,29 +5,40 @@ route 2 (``probabilistic``) scores references whose ID is missing or invalid
 with a trained Splink model; each reference links to at most one person.
 Writes ``_rm_persons``, ``_rm_member_person`` and ``_rm_links`` (design.md §4).
 
+Modules: ``linking`` (run_linking), ``training`` (train_linker), ``prepare``
+(the steps both share), ``exact`` (ID routes), ``features``,
+``probabilistic`` (Splink), ``model_file`` (model.json), ``one_to_one``,
+``links_table`` (_rm_links, links.parquet), ``reports``, ``settings``,
+``references``, ``layout``.
+
 Example:
-    >>> from relief_match.link import PersonRefSpec, run_linking
-    >>> specs = [PersonRefSpec("motor_vehicles", "owner", "owner_id_no", "owner_name")]
-    >>> report = run_linking(con, specs, settings_path, model_path)  # doctest: +SKIP
+    >>> from relief_match.link import PersonReference, run_linking
+    >>> refs = [PersonReference("motor_vehicles", "owner", "owner_id_no", "owner_name")]
+    >>> report = run_linking(con, refs, settings_path, model_path)  # doctest: +SKIP
     >>> print(report.asstr())  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from relief_match.link.runner import LINKS_COLUMNS, run_linking, train_linker, write_link_table
-from relief_match.link.spec import (
-    LinkReport,
-    LinkSettings,
-    PersonRefSpec,
-    TrainReport,
-    load_settings,
-)
+from relief_match.link.layout import LINKS_COLUMNS, LINKS_LAYOUT
+from relief_match.link.linking import run_linking
+from relief_match.link.links_table import write_link_table
+from relief_match.link.references import PersonReference
+from relief_match.link.reports import LinkReport, TrainReport
+from relief_match.link.settings import LinkSettings, load_settings
+from relief_match.link.training import train_linker
+
+#: Former name of :class:`PersonReference`, kept until ``api.person_refs``
+#: builds references with ``PersonReference.from_schema``.
+PersonRefSpec = PersonReference
 
 __all__ = [
     "LINKS_COLUMNS",
+    "LINKS_LAYOUT",
     "LinkReport",
     "LinkSettings",
     "PersonRefSpec",
+    "PersonReference",
     "TrainReport",
     "load_settings",
     "run_linking",

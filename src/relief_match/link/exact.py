@@ -12,8 +12,11 @@ from dataclasses import dataclass
 
 import duckdb
 
+from relief_match.db import table_exists
 from relief_match.link.features import id17_sql, id_check_sql
-from relief_match.link.spec import AnchorSpec, PersonRefSpec
+from relief_match.link.references import PersonReference
+from relief_match.link.settings import AnchorSpec
+from relief_match.sqlident import quote_ident as q
 
 PERSON_IDS = "_rm_link_person_ids"
 MEMBER_SRC = "_rm_link_member_src"
@@ -24,28 +27,9 @@ NBKEYS = "_rm_link_nb_keys"
 HITS = "_rm_link_hits"
 
 
-def q(ident: str) -> str:
-    """Quote an SQL identifier."""
-    return '"' + ident.replace('"', '""') + '"'
-
-
 def lit(value: str) -> str:
     """Quote an SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """True when a table or view ``name`` is visible on the connection."""
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT internal",
-        [name],
-    ).fetchall()[0]
-    if row and row[0]:
-        return True
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [name]
-    ).fetchall()[0]
-    return bool(row and row[0])
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
@@ -53,7 +37,9 @@ def table_columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
     return {r[0] for r in con.execute(f"DESCRIBE {q(name)}").fetchall()}
 
 
-def _col_or_null(cols: set[str], col: str | None, cast: str) -> str:
+def col_or_null(cols: set[str], col: str | None, cast: str) -> str:
+    """SQL: column ``col`` of the extract aliased ``t`` cast to ``cast``, or a typed NULL
+    when the extract has no such column."""
     if col and col in cols:
         return f"CAST(t.{q(col)} AS {cast})"
     return f"CAST(NULL AS {cast})"
@@ -61,7 +47,7 @@ def _col_or_null(cols: set[str], col: str | None, cast: str) -> str:
 
 @dataclass(frozen=True)
 class RefCounts:
-    """Row counts of one reference spec, used for the report and the prior."""
+    """Row counts of one person reference, used for the report and the prior."""
 
     rows: int
     valid: int
@@ -71,7 +57,7 @@ class RefCounts:
 
 
 def build_members(
-    con: duckdb.DuckDBPyConnection, anchor: AnchorSpec, member_ref: PersonRefSpec | None
+    con: duckdb.DuckDBPyConnection, anchor: AnchorSpec, member_ref: PersonReference | None
 ) -> int:
     """Create ``_rm_persons``, ``_rm_member_person`` and the member feature source.
 
@@ -118,9 +104,9 @@ def build_members(
                 {hh} AS household_id,
                 CAST(t.{q(idc)} AS VARCHAR) AS id_valid,
                 coalesce(CAST(t.{q(idc)} AS VARCHAR), {clean}) AS id_src,
-                {_col_or_null(cols, ref.name, "VARCHAR")} AS name_in,
-                {_col_or_null(cols, ref.sex, "VARCHAR")} AS sex_in,
-                {_col_or_null(cols, ref.birth_date, "DATE")} AS birth_in,
+                {col_or_null(cols, ref.name, "VARCHAR")} AS name_in,
+                {col_or_null(cols, ref.sex, "VARCHAR")} AS sex_in,
+                {col_or_null(cols, ref.birth_date, "DATE")} AS birth_in,
                 {district} AS district
             FROM {q(ref.extract)} t {join}
             ORDER BY member_row"""
@@ -215,9 +201,9 @@ def init_route_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def route_reference(
-    con: duckdb.DuckDBPyConnection, spec: PersonRefSpec, *, is_anchor: bool
+    con: duckdb.DuckDBPyConnection, spec: PersonReference, *, is_anchor: bool
 ) -> RefCounts:
-    """Run the ID route for one reference spec and queue its unresolved rows.
+    """Run the ID route for one person reference and queue its unresolved rows.
 
     ``exact`` when ``<id>_status = 'ok'``, ``repaired_id`` when ``'repaired'``;
     both only when the ID equals a member person's ID. Rows with
@@ -241,10 +227,10 @@ def route_reference(
     ex, role = lit(spec.extract), lit(spec.role)
     tbl = q(spec.extract)
     idv = f"CAST(t.{q(idc)} AS VARCHAR)"
-    rest = f"""{_col_or_null(cols, spec.name, "VARCHAR")},
-                {_col_or_null(cols, spec.sex, "VARCHAR")},
-                {_col_or_null(cols, spec.birth_date, "DATE")},
-                {_col_or_null(cols, spec.district_code, "VARCHAR")}"""
+    rest = f"""{col_or_null(cols, spec.name, "VARCHAR")},
+                {col_or_null(cols, spec.sex, "VARCHAR")},
+                {col_or_null(cols, spec.birth_date, "DATE")},
+                {col_or_null(cols, spec.district_code, "VARCHAR")}"""
 
     n_rows, n_valid = (
         int(x)

@@ -1,6 +1,7 @@
-"""Comparison features for the linker: name folding, pinyin, ID / birth / sex.
+"""Comparison features for the linker: folded name, pinyin, ID / birth / sex.
 
-The features are computed once per distinct value (names) or in DuckDB SQL
+The features are computed once per distinct value (names, folded by
+:mod:`relief_match.text`, the same rules as the ingest stage) or in DuckDB SQL
 (IDs, dates), never per row in Python. Both sides of the probabilistic route
 (unresolved references and recipient members) go through the same functions,
 so that a comparison always compares like with like.
@@ -8,17 +9,10 @@ so that a comparison always compares like with like.
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
-from typing import Any
-
 import duckdb
 import polars as pl
 
-_SPACES_RE = re.compile(r"\s+")
-_DOTS_RE = re.compile(r"[•・．.‧∙⋅･]")
-_UNREADABLE_RE = re.compile(r"[?？*＊□■○]")
-_ASCII_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z\s'\-·.]*$")
+from relief_match.text import fold_name, name_pinyin
 
 # bump when the meaning of a feature column changes: models trained on the old
 # features are then refused (part of the comparisons fingerprint)
@@ -27,109 +21,23 @@ FEATURES_VERSION = 5
 FEATURE_COLUMNS = ("id17", "chk", "name", "name_py", "birth", "sex", "district")
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> Any:
-    import opencc
-
-    try:
-        return opencc.OpenCC("t2s")
-    except Exception:  # older opencc packages want the .json suffix
-        return opencc.OpenCC("t2s.json")
-
-
-@lru_cache(maxsize=65536)
-def _char_pinyin(ch: str) -> str:
-    from pypinyin import Style, lazy_pinyin
-
-    out = lazy_pinyin(ch, style=Style.NORMAL, errors="default")
-    return "".join(out).lower() if out else ch
-
-
-class _CharMap(dict[int, str | None]):
-    """A ``str.translate`` table that computes (and keeps) unseen characters."""
-
-    def __init__(self, fn: Any) -> None:
-        super().__init__()
-        self._fn = fn
-
-    def __missing__(self, code: int) -> str | None:
-        value: str | None = self._fn(chr(code))
-        self[code] = value
-        return value
-
-
-def _t2s_char(ch: str) -> str:
-    out: str = _t2s().convert(ch)
-    return out
-
-
-def _py_char(ch: str) -> str | None:
-    if ch in "·•・.．" or ch.isspace():
-        return None
-    if ch.isascii():
-        return ch.lower()
-    return _char_pinyin(ch)
-
-
-# character by character: names have no word context for phrase conversion,
-# and a per-character cache makes a million names take about a second
-_T2S_MAP = _CharMap(_t2s_char)
-_PY_MAP = _CharMap(_py_char)
-
-
-def fold_name(name: str | None) -> str | None:
-    """Fold a name for comparison: no whitespace, one middle dot, simplified.
-
-    ``'陳 偉'`` -> ``'陈伟'``; ``'阿依古丽•买买提'`` -> ``'阿依古丽·买买提'``;
-    ``'王＊'`` -> ``'王?'``. Pinyin-written names keep their letters (case
-    folded by :func:`name_pinyin`). Staged names are normally already in
-    this form; folding again is cheap (distinct values only) and protects
-    against a stage that did not.
-    """
-    if name is None:
-        return None
-    s = _SPACES_RE.sub("", name.strip())
-    if not s:
-        return None
-    if _ASCII_NAME_RE.match(name.strip()):
-        return s
-    s = _DOTS_RE.sub("\u00b7", s).translate(_T2S_MAP)
-    # an unreadable character, however it was written, is one wildcard '?'
-    return _UNREADABLE_RE.sub("?", s)
-
-
-def name_pinyin(name: str | None) -> str | None:
-    """Toneless pinyin of a name, lower case, no separators.
-
-    ``'王伟'`` -> ``'wangwei'``, ``'Wang Wei'`` -> ``'wangwei'``. Characters
-    without pinyin (``?``, ``*``, digits) are kept, so that ``王?`` never equals
-    ``王伟`` in pinyin. Middle dots are dropped.
-    """
-    if name is None:
-        return None
-    s = name.strip()
-    if not s:
-        return None
-    if _ASCII_NAME_RE.match(s):
-        letters = re.sub(r"[^A-Za-z]", "", s).lower()
-        return letters or None
-    return s.translate(_PY_MAP) or None
-
-
-def build_names_table(con: duckdb.DuckDBPyConnection, distinct_names_sql: str, table: str) -> int:
+def build_names_table(
+    con: duckdb.DuckDBPyConnection, distinct_names_sql: str, table: str, *, pinyin: bool = True
+) -> int:
     """Create ``table(name_in, name, name_py)`` for the names the SQL returns.
 
     ``distinct_names_sql`` must return one VARCHAR column ``name_in`` (distinct
-    or not). Folding and pinyin run in Python once per distinct value.
+    or not); ``name`` is its folded form (:func:`relief_match.text.fold_name`),
+    ``name_py`` the pinyin of that (left out when ``pinyin`` is False). Folding
+    and pinyin run in Python once per distinct value. Returns the number of
+    distinct names.
     """
-    names = [r[0] for r in con.execute(distinct_names_sql).fetchall() if r[0] is not None]
-    names = sorted(set(names))
+    names = sorted({r[0] for r in con.execute(distinct_names_sql).fetchall() if r[0] is not None})
     folded = [fold_name(n) for n in names]
-    pys = [name_pinyin(f) for f in folded]
-    frame = pl.DataFrame(
-        {"name_in": names, "name": folded, "name_py": pys},
-        schema={"name_in": pl.String, "name": pl.String, "name_py": pl.String},
-    )
+    columns: dict[str, list[str | None]] = {"name_in": list(names), "name": folded}
+    if pinyin:
+        columns["name_py"] = [name_pinyin(f) for f in folded]
+    frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
     con.register("_rm_link_names_frame", frame)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM _rm_link_names_frame")

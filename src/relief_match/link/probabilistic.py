@@ -2,30 +2,25 @@
 
 This is the only module that imports Splink. It turns the comparisons and
 blocking rules of ``settings.yaml`` into a Splink settings dict, trains the
-m/u parameters (``train``), saves / loads ``model.json`` and scores candidate
-pairs (``predict_pairs``) between two feature tables built by
-``relief_match.link.features``.
+m/u parameters (``train``) and scores candidate pairs (``predict_pairs``)
+between two feature tables built by ``relief_match.link.features``. The
+model file itself is :mod:`relief_match.link.model_file`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from relief_match.link.spec import LinkSettings
+from relief_match.link.model_file import LoadedModel
+from relief_match.link.settings import LinkSettings
 
-MODEL_FORMAT = 1
 PAIRS = "_rm_link_pairs"
 REFS = "refs"
 MEMBERS = "members"
-
-log = logging.getLogger(__name__)
 
 
 def _quiet_splink() -> None:
@@ -81,56 +76,6 @@ def splink_settings(settings: LinkSettings, lam: float) -> dict[str, Any]:
         "retain_intermediate_calculation_columns": False,
         "linker_uid": "relief_match",
     }
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A model read from ``model.json`` with the current blocking rules applied."""
-
-    model_version: str
-    splink: dict[str, Any]
-    lam: float
-    reference_member_share: float
-    meta: dict[str, Any]
-
-
-def load_model(model_path: Path, settings: LinkSettings) -> LoadedModel:
-    """Read ``model.json`` and check that it was trained for these comparisons.
-
-    Raises:
-        FileNotFoundError: no model at ``model_path`` (train one with
-            ``relief_match.link.train_linker``).
-        ValueError: the model's comparisons fingerprint differs from the one
-            of ``settings.yaml`` (the comparisons changed: retrain).
-    """
-    path = Path(model_path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"linkage model {path} not found: train it with relief_match.link.train_linker"
-        )
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    if doc.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path}: unknown model format {doc.get('format')!r}")
-    fp = settings.comparisons_fingerprint()
-    if doc.get("comparisons_fingerprint") != fp:
-        raise ValueError(
-            f"{path} was trained for comparisons {doc.get('comparisons_fingerprint')}, "
-            f"but {settings.source} defines {fp}: retrain the model (train_linker)"
-        )
-    sp = dict(doc["splink_settings"])
-    # blocking rules and output options are run configuration, not parameters
-    sp["blocking_rules_to_generate_predictions"] = list(settings.blocking_rules)
-    # gamma_* (the level of each comparison, for the evidence text) only comes
-    # with the matching columns in Splink 5
-    sp["retain_matching_columns"] = True
-    sp["retain_intermediate_calculation_columns"] = False
-    return LoadedModel(
-        model_version=str(doc["model_version"]),
-        splink=sp,
-        lam=float(sp["probability_two_random_records_match"]),
-        reference_member_share=float(doc["training"]["reference_member_share"]),
-        meta=doc,
-    )
 
 
 def _make_linker(
@@ -189,10 +134,6 @@ def predict_pairs(
     finally:
         db_api.delete_tables_created_by_splink_from_db()
     return n_blocked
-
-
-def _logit2(p: float) -> float:
-    return math.log2(p / (1.0 - p))
 
 
 def train(
@@ -301,4 +242,4 @@ def parameters_summary(trained: dict[str, Any]) -> dict[str, dict[str, dict[str,
 def prior_logit2(lam: float) -> float:
     """log2 odds of a prior probability (used to swap the model's prior)."""
     lam = min(max(lam, 1e-15), 1 - 1e-15)
-    return _logit2(lam)
+    return math.log2(lam / (1.0 - lam))

@@ -1,172 +1,132 @@
-"""Training data for the probabilistic route, built from the ID route.
+"""``train_linker``: estimate the Splink model's parameters on a staged
+delivery and save them as ``model.json``.
 
-References whose valid ID equals a member's are labelled matches for free.
-Their IDs are degraded deterministically (per reference, from a hash of
-``extract|row|role|seed``) with the contract's ID defects, so that the
-model learns how an ID that *failed* validation still agrees with the
-member's; names, sex, birth-date and district columns stay as delivered, so
-their m-values reflect real disagreement between departments (traditional
-characters, homophones, pinyin, typos). Unlabelled references (valid IDs
-matching no member) give realistic non-matching pairs for u.
+The references the ID route matches are the labelled set
+(:mod:`~relief_match.link.training_data` degrades their IDs); u comes from
+seeded random sampling of reference x member pairs.
 """
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import duckdb
 
-from relief_match.link.exact import PERSON_IDS, lit, q, table_columns
-from relief_match.link.spec import LinkSettings, PersonRefSpec
+from relief_match.link import probabilistic, training_data
+from relief_match.link.exact import RefCounts
+from relief_match.link.model_file import write_model
+from relief_match.link.prepare import (
+    FEATURE_COLS,
+    RIGHT,
+    TF,
+    TRAIN_LEFT,
+    TRAIN_LEFT_L,
+    TRAIN_LEFT_U,
+    build_name_term_frequencies,
+    build_names,
+    drop_work_tables,
+    features_table,
+    member_features,
+    members_and_id_routes,
+    partition_references,
+)
+from relief_match.link.references import PersonReference
+from relief_match.link.reports import TrainReport
+from relief_match.link.settings import load_settings
 
-POOL = "_rm_link_train_pool"
-TRAIN_SRC = "_rm_link_train_src"
+
+def _reference_member_share(counts: dict[tuple[str, str], RefCounts], anchor_extract: str) -> float:
+    """Share of the ID-bearing references (other than the anchor's) that are members."""
+    valid = sum(c.valid for (ex, _), c in counts.items() if ex != anchor_extract)
+    matched = sum(c.matched for (ex, _), c in counts.items() if ex != anchor_extract)
+    return (matched + 0.5) / (valid + 1.0)
 
 
-def _hash_sql(key_sql: str) -> str:
-    """A 56-bit non-negative integer hash from md5 (stable across DuckDB versions)."""
-    return f"CAST(('0x' || substr(md5({key_sql}), 1, 14)) AS BIGINT)"
-
-
-def _col(cols: set[str], col: str | None, cast: str) -> str:
-    if col and col in cols:
-        return f"CAST(t.{q(col)} AS {cast})"
-    return f"CAST(NULL AS {cast})"
-
-
-def build_training_source(
+def train_linker(
     con: duckdb.DuckDBPyConnection,
-    specs: list[PersonRefSpec],
-    settings: LinkSettings,
-    seed: int,
-) -> tuple[int, int]:
-    """Create the training reference table ``_rm_link_train_src``.
+    person_refs: list[PersonReference],
+    settings_path: Path,
+    model_path: Path,
+    seed: int = 42,
+    *,
+    data_source: str | None = None,
+) -> TrainReport:
+    """Train the Splink model on the staged tables of ``con`` and save it.
 
-    Columns: ``unique_id``, ``truth`` (the true person for labelled rows, a
-    unique ``U<n>`` otherwise), ``id_src`` (the degraded ID body), ``name_in``,
-    ``sex_in``, ``birth_in``, ``district``. Returns (labelled, unlabelled).
+    The exact-ID matches are the labelled set (their IDs degraded as in
+    ``training.id_defect_mix``); u comes from seeded random sampling of
+    reference x member pairs. The same data and seed give a byte-identical
+    model file. ``data_source`` (free text, e.g. which delivery) is recorded
+    in the model's training metadata. Returns a :class:`TrainReport`.
+
+    Raises:
+        ValueError: no member persons or no labelled references.
     """
-    tr = settings.training
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {POOL} (
-            kind VARCHAR, extract VARCHAR, "row" BIGINT, role VARCHAR, id_no VARCHAR,
-            name_in VARCHAR, sex_in VARCHAR, birth_in DATE, district VARCHAR, h BIGINT)"""
-    )
-    totals = []
-    for spec in specs:
-        cols = table_columns(con, spec.extract)
-        status = f"{spec.id_no}_status"
-        valid = f"t.{q(status)} IN ('ok', 'repaired')" if status in cols else "TRUE"
-        if spec.only_when:
-            valid = f"{valid} AND ({spec.only_when})"
-        row = con.execute(
-            f"SELECT count(*) FROM {q(spec.extract)} t WHERE t.{q(spec.id_no)} IS NOT NULL AND {valid}"
-        ).fetchall()[0]
-        totals.append(int(row[0]) if row else 0)
-    total_valid = max(sum(totals), 1)
-    # pre-thin the unlabelled rows so that the final ORDER BY h LIMIT is cheap
-    keep_ppm = min(1_000_000, int(3 * tr.max_unlabelled_refs / total_valid * 1_000_000) + 1)
-    for spec in specs:
-        cols = table_columns(con, spec.extract)
-        status = f"{spec.id_no}_status"
-        valid = f"t.{q(status)} IN ('ok', 'repaired')" if status in cols else "TRUE"
-        if spec.only_when:
-            valid = f"{valid} AND ({spec.only_when})"
-        key = (
-            f"{lit(spec.extract + '|')} || CAST(t._row AS VARCHAR) || "
-            f"{lit('|' + spec.role + '|' + str(seed))}"
-        )
-        select = f"""{lit(spec.extract)}, CAST(t._row AS BIGINT), {lit(spec.role)},
-            CAST(t.{q(spec.id_no)} AS VARCHAR),
-            {_col(cols, spec.name, "VARCHAR")}, {_col(cols, spec.sex, "VARCHAR")},
-            {_col(cols, spec.birth_date, "DATE")}, {_col(cols, spec.district_code, "VARCHAR")},
-            {_hash_sql(key)} AS h"""
-        idv = f"CAST(t.{q(spec.id_no)} AS VARCHAR)"
-        con.execute(
-            f"""INSERT INTO {POOL}
-            SELECT 'L', {select} FROM {q(spec.extract)} t
-            WHERE {valid} AND {idv} IN (SELECT person_id FROM {PERSON_IDS})"""
-        )
-        con.execute(
-            f"""INSERT INTO {POOL}
-            SELECT * FROM (
-                SELECT 'U', {select} FROM {q(spec.extract)} t
-                WHERE {valid} AND t.{q(spec.id_no)} IS NOT NULL
-                  AND {idv} NOT IN (SELECT person_id FROM {PERSON_IDS})
-            ) WHERE h % 1000000 < {keep_ppm}"""
-        )
+    t0 = time.perf_counter()
+    settings = load_settings(settings_path)
+    refs, _skipped, anchor_ref = partition_references(con, person_refs, settings)
+    _n_member_rows, counts = members_and_id_routes(con, refs, anchor_ref, settings)
+    ref_refs = [r for r in refs if r.extract != settings.anchor.extract]
+    n_lab, n_unlab = training_data.build_training_source(con, ref_refs, settings, seed)
+    if n_lab == 0:
+        drop_work_tables(con)
+        raise ValueError("no reference matches a member by ID: nothing to train on")
 
-    # cumulative thresholds of the defect mix, in the order settings.yaml gives
-    cases = []
-    acc = 0.0
-    exprs = {
-        "typo": "_rm_typo(s, p1, sh)",
-        "swap": "_rm_swap(s, p2)",
-        "check_digit": "s",
-        "two_typos": "_rm_typo(_rm_typo(s, p1, sh), (p1 + 1 + p3) % 17, sh)",
-        "missing": "NULL",
-    }
-    for kind, share in tr.id_defect_mix:
-        acc += share
-        cases.append(f"WHEN u < {acc:.9f} THEN {exprs[kind]}")
-    corrupt = "CASE " + " ".join(cases) + " ELSE NULL END"
-    acc = 0.0
-    wrong_check = "FALSE"
-    for kind, share in tr.id_defect_mix:
-        if kind == "check_digit":
-            wrong_check = f"(u >= {acc:.9f} AND u < {acc + share:.9f})"
-        acc += share
-    other_check = (
-        "substr('0123456789X', 1 + ((instr('0123456789X', substr(id_no, 18, 1)) + sh - 1) % 11), 1)"
+    build_names(con, training_data.TRAIN_SRC)
+    n_persons = member_features(con, settings, "person_id AS truth")
+    features_table(
+        con,
+        training_data.TRAIN_SRC,
+        TRAIN_LEFT,
+        settings,
+        f"unique_id, {FEATURE_COLS}, truth",
+        "FALSE",
     )
-
-    con.execute(
-        """CREATE OR REPLACE TEMP MACRO _rm_typo(s, p, sh) AS
-        substr(s, 1, p) || CAST((CAST(substr(s, p + 1, 1) AS INTEGER) + sh) % 10 AS VARCHAR)
-        || substr(s, p + 2)"""
-    )
-    con.execute(
-        """CREATE OR REPLACE TEMP MACRO _rm_swap(s, p) AS
-        substr(s, 1, p) || substr(s, p + 2, 1) || substr(s, p + 1, 1) || substr(s, p + 3)"""
-    )
-    h2 = _hash_sql(
-        f"'defect|' || extract || '|' || CAST(\"row\" AS VARCHAR) || '|' || role || '|{seed}'"
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {TRAIN_SRC} AS
-        WITH picked AS (
-            (SELECT * FROM {POOL} WHERE kind = 'L'
-             ORDER BY h, extract, "row", role LIMIT {int(tr.max_labelled_refs)})
-            UNION ALL
-            (SELECT * FROM {POOL} WHERE kind = 'U'
-             ORDER BY h, extract, "row", role LIMIT {int(tr.max_unlabelled_refs)})
-        ), k AS (
-            SELECT *, substr(id_no, 1, 17) AS s, {h2} AS hh FROM picked
-        ), k2 AS (
-            SELECT *, (hh % 10000) / 10000.0 AS u, (hh // 10000) % 17 AS p1,
-                   (hh // 170000) % 16 AS p2, 1 + (hh // 2720000) % 9 AS sh,
-                   (hh // 24480000) % 16 AS p3
-            FROM k
+    for part, cond in ((TRAIN_LEFT_U, "LIKE"), (TRAIN_LEFT_L, "NOT LIKE")):
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {part} AS
+            SELECT * FROM {TRAIN_LEFT} WHERE truth {cond} 'U%' ORDER BY unique_id"""
         )
-        SELECT row_number() OVER (ORDER BY kind, h, extract, "row", role) AS unique_id,
-            kind, id_no AS truth_id,
-            -- a mistyped body digit or a swap keeps the true check character;
-            -- the check_digit defect replaces it
-            ({corrupt}) || CASE WHEN {wrong_check} THEN {other_check} ELSE substr(id_no, 18, 1) END
-                AS id_src,
-            name_in, sex_in, birth_in, district
-        FROM k2
-        ORDER BY unique_id"""
+    build_name_term_frequencies(con, refs, settings, TRAIN_LEFT, RIGHT)
+    share = _reference_member_share(counts, settings.anchor.extract)
+    lam = min(share / max(n_persons, 1), 0.5)
+    trained = probabilistic.train(
+        con, TRAIN_LEFT_U, TRAIN_LEFT_L, RIGHT, settings, lam=lam, tf_table=TF, seed=seed
     )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {TRAIN_SRC} AS
-        SELECT unique_id,
-            CASE WHEN kind = 'L' THEN truth_id ELSE 'U' || CAST(unique_id AS VARCHAR) END AS truth,
-            id_src, name_in, sex_in, birth_in, district
-        FROM {TRAIN_SRC} ORDER BY unique_id"""
+    model_version = write_model(
+        model_path,
+        settings,
+        trained,
+        lam,
+        data_source=data_source,
+        seed=seed,
+        details={
+            "method": (
+                "u: estimate_u_using_random_sampling(seeded); "
+                "m: estimate_m_from_label_column on exact-ID matches with degraded IDs"
+            ),
+            "labelled_refs": n_lab,
+            "unlabelled_refs": n_unlab,
+            "u_max_pairs": settings.training.u_max_pairs,
+            "id_defect_mix": dict(settings.training.id_defect_mix),
+            "persons": n_persons,
+            "reference_member_share": round(share, 9),
+            "refs_by_extract": {
+                f"{ex}.{role}": {"rows": c.rows, "valid": c.valid, "matched": c.matched}
+                for (ex, role), c in sorted(counts.items())
+            },
+        },
     )
-    row = con.execute(
-        f"""SELECT count(*) FILTER (WHERE truth NOT LIKE 'U%'), count(*) FILTER (WHERE truth LIKE 'U%')
-            FROM {TRAIN_SRC}"""
-    ).fetchall()[0]
-    assert row is not None
-    con.execute(f"DROP TABLE IF EXISTS {POOL}")
-    return int(row[0]), int(row[1])
+    drop_work_tables(con)
+    return TrainReport(
+        model_path=str(Path(model_path)),
+        model_version=model_version,
+        seed=seed,
+        labelled_refs=n_lab,
+        unlabelled_refs=n_unlab,
+        u_max_pairs=settings.training.u_max_pairs,
+        probability_two_random_records_match=lam,
+        parameters=probabilistic.parameters_summary(trained),
+        duration_s=round(time.perf_counter() - t0, 3),
+    )

@@ -1,69 +1,22 @@
-"""Plain records of the link stage: reference specs, settings, reports.
+"""``rules/linkage/settings.yaml``: the linker's comparisons, blocking rules,
+thresholds and training knobs, read into frozen records.
 
-Nothing here touches DuckDB or Splink; the records are frozen dataclasses so
-that they can be hashed, compared and serialised with ``asdict()``.
+Nothing here touches DuckDB or Splink.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from relief_match.link.references import PersonReference
+
 ANCHOR_EXTRACT = "recipients_members"
-
-
-@dataclass(frozen=True)
-class PersonRefSpec:
-    """One person reference in one extract (a ``person_refs`` entry of a schema).
-
-    Attributes:
-        extract: staged table name, e.g. ``motor_vehicles``.
-        role: free label, e.g. ``owner``; ``member`` for the anchor extract.
-        id_no: name of the ``id_no`` column (staged with ``_raw/_clean/_status/
-            _birth/_sex`` companions).
-        name: name of the ``name`` column, or None when the extract has none
-            (e.g. ``benefit_payments.payee_id_no``).
-        sex, birth_date, district_code: optional column names in the extract.
-        only_when: optional SQL condition over the extract's staged columns
-            restricting which rows are person references (e.g.
-            ``holder_type = '自然人'`` for shareholders).
-
-    Example:
-        ``PersonRefSpec("motor_vehicles", "owner", "owner_id_no", "owner_name")``
-    """
-
-    extract: str
-    role: str
-    id_no: str
-    name: str | None = None
-    sex: str | None = None
-    birth_date: str | None = None
-    district_code: str | None = None
-    only_when: str | None = None
-
-    @classmethod
-    def from_mapping(cls, extract: str, ref: dict[str, Any]) -> PersonRefSpec:
-        """Build a spec from a schema YAML ``person_refs`` entry."""
-        return cls(
-            extract=extract,
-            role=str(ref["role"]),
-            id_no=str(ref["id_no"]),
-            name=ref.get("name"),
-            sex=ref.get("sex"),
-            birth_date=ref.get("birth_date"),
-            district_code=ref.get("district_code"),
-            only_when=ref.get("only_when"),
-        )
-
-
-# --------------------------------------------------------------------------
-# settings.yaml
-# --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -102,9 +55,9 @@ class AnchorSpec:
     households_extract: str = "recipients_households"
     households_district_code: str = "district_code"
 
-    def as_ref(self) -> PersonRefSpec:
-        """The anchor as a reference spec (role ``member``)."""
-        return PersonRefSpec(
+    def as_ref(self) -> PersonReference:
+        """The anchor as a person reference (role ``member``)."""
+        return PersonReference(
             self.extract, self.role, self.id_no, self.name, self.sex, self.birth_date
         )
 
@@ -235,97 +188,3 @@ def load_settings(path: Path) -> LinkSettings:
         training=training,
         source=str(path),
     )
-
-
-# --------------------------------------------------------------------------
-# reports
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LinkReport:
-    """What ``run_linking`` did.
-
-    ``links_by_route`` and ``links_by_extract`` count rows of ``_rm_links``;
-    ``refs_by_extract`` counts reference rows read per ``extract.role``;
-    ``unresolved_refs`` are references that went to the probabilistic route
-    with a missing or invalid ID, ``valid_id_candidates`` those with a valid
-    ID that may be a member without a valid ID of their own (near miss of the
-    member's broken ID, or name and birth date of a member without ID);
-    ``profiles`` are their distinct feature tuples and ``candidate_pairs``
-    the blocked pairs Splink scored.
-    """
-
-    model_version: str
-    min_probability: float
-    n_persons: int
-    n_member_rows: int
-    refs_by_extract: dict[str, int]
-    links_by_route: dict[str, int]
-    links_by_extract: dict[str, dict[str, int]]
-    unresolved_refs: int
-    profiles: int
-    candidate_pairs: int
-    skipped_refs: tuple[str, ...]
-    valid_id_candidates: int = 0
-    durations_s: dict[str, float] = field(default_factory=dict)
-
-    def asdict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict."""
-        d = asdict(self)
-        d["skipped_refs"] = list(self.skipped_refs)
-        return d
-
-    def asstr(self) -> str:
-        """A short human-readable summary."""
-        lines = [
-            f"linking (model {self.model_version}, min probability {self.min_probability}):",
-            f"  persons {self.n_persons} from {self.n_member_rows} member rows",
-            "  links: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(self.links_by_route.items()))
-            + f" (total {sum(self.links_by_route.values())})",
-            f"  probabilistic: {self.unresolved_refs} unresolved refs "
-            f"(+{self.valid_id_candidates} valid IDs near members without one), "
-            f"{self.profiles} profiles, {self.candidate_pairs} candidate pairs",
-        ]
-        for ex, routes in sorted(self.links_by_extract.items()):
-            lines.append(f"    {ex}: " + ", ".join(f"{k} {v}" for k, v in sorted(routes.items())))
-        if self.skipped_refs:
-            lines.append("  skipped (no table): " + ", ".join(self.skipped_refs))
-        lines.append("  time: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.durations_s.items()))
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class TrainReport:
-    """What ``train_linker`` did and where the model went."""
-
-    model_path: str
-    model_version: str
-    seed: int
-    labelled_refs: int
-    unlabelled_refs: int
-    u_max_pairs: float
-    probability_two_random_records_match: float
-    parameters: dict[str, dict[str, dict[str, float | None]]]
-    duration_s: float
-
-    def asdict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict."""
-        return asdict(self)
-
-    def asstr(self) -> str:
-        """A short human-readable summary with the match weights per level."""
-        lines = [
-            f"trained linkage model {self.model_version} -> {self.model_path}",
-            f"  seed {self.seed}, {self.labelled_refs} labelled refs, "
-            f"{self.unlabelled_refs} unlabelled refs, u from <= {self.u_max_pairs:.0f} pairs, "
-            f"{self.duration_s:.1f}s",
-        ]
-        for comp, levels in self.parameters.items():
-            parts = []
-            for label, p in levels.items():
-                w = p.get("match_weight")
-                parts.append(f"{label} {w:+.1f}" if w is not None else f"{label} n/a")
-            lines.append(f"  {comp}: " + ", ".join(parts))
-        return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""A staged-table city for testing, training and benchmarking the linker.
+"""A staged-table city for testing and benchmarking the linker (a test helper,
+imported by tests/test_link*.py and benchmarks/bench_link.py).
 
 ``make_staged_city`` writes, straight into DuckDB (SQL ``range()`` and
 hash-based pseudo-randomness, so a 6 M-person city takes seconds), tables
@@ -24,7 +25,9 @@ from typing import Any
 
 import duckdb
 
-from relief_match.link.spec import PersonRefSpec
+from relief_match.link import PersonReference
+from relief_match.link.features import id_check_sql
+from relief_match.text import char_pinyin
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
@@ -79,7 +82,6 @@ TRADITIONAL = {
     "兰": "蘭",
 }
 DISTRICTS = ("441302", "441303", "441322", "441323", "441324")
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 @dataclass(frozen=True)
@@ -122,28 +124,21 @@ class CityShape:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-CITY_REFS: tuple[PersonRefSpec, ...] = (
-    PersonRefSpec("recipients_members", "member", "id_no", "name", "sex", "birth_date"),
-    PersonRefSpec(
+CITY_REFS: tuple[PersonReference, ...] = (
+    PersonReference("recipients_members", "member", "id_no", "name", "sex", "birth_date"),
+    PersonReference(
         "hukou_registry", "resident", "id_no", "name", "sex", "birth_date", "district_code"
     ),
-    PersonRefSpec("motor_vehicles", "owner", "owner_id_no", "owner_name"),
-    PersonRefSpec(
+    PersonReference("motor_vehicles", "owner", "owner_id_no", "owner_name"),
+    PersonReference(
         "death_certificates", "deceased", "id_no", "name", "sex", "birth_date", "district_code"
     ),
-    PersonRefSpec("social_insurance", "insured", "id_no", "name"),
-    PersonRefSpec("pension_payments", "pensioner", "id_no", "name"),
-    PersonRefSpec("benefit_payments", "payee", "payee_id_no"),
-    PersonRefSpec("marriage_registrations", "party_a", "party_a_id_no", "party_a_name"),
-    PersonRefSpec("marriage_registrations", "party_b", "party_b_id_no", "party_b_name"),
+    PersonReference("social_insurance", "insured", "id_no", "name"),
+    PersonReference("pension_payments", "pensioner", "id_no", "name"),
+    PersonReference("benefit_payments", "payee", "payee_id_no"),
+    PersonReference("marriage_registrations", "party_a", "party_a_id_no", "party_a_name"),
+    PersonReference("marriage_registrations", "party_b", "party_b_id_no", "party_b_name"),
 )
-
-
-def _check_sql(s17: str) -> str:
-    terms = " + ".join(
-        f"CAST(substr({s17}, {k + 1}, 1) AS INTEGER) * {w}" for k, w in enumerate(_W)
-    )
-    return f"substr('10X98765432', 1 + ({terms}) % 11, 1)"
 
 
 def _u(key: str, tag: str, seed: int) -> str:
@@ -160,11 +155,9 @@ def _translate_sql(expr: str, mapping: dict[str, str]) -> str:
 
 
 def _register_pinyin(con: duckdb.DuckDBPyConnection) -> None:
-    from relief_match.link.features import name_pinyin
-
     chars = sorted(set(SURNAMES + GIVEN + "".join(HOMOPHONE.values())))
     con.execute("CREATE OR REPLACE TEMP TABLE _city_py (ch VARCHAR, py VARCHAR)")
-    con.executemany("INSERT INTO _city_py VALUES (?, ?)", [(c, name_pinyin(c) or c) for c in chars])
+    con.executemany("INSERT INTO _city_py VALUES (?, ?)", [(c, char_pinyin(c)) for c in chars])
 
 
 def _population(con: duckdb.DuckDBPyConnection, shape: CityShape, seed: int) -> None:
@@ -193,7 +186,7 @@ def _population(con: duckdb.DuckDBPyConnection, shape: CityShape, seed: int) -> 
                    CASE WHEN CAST(substr(seq, 3, 1) AS INTEGER) % 2 = 1 THEN '男' ELSE '女' END AS sex
             FROM _city_pop0
         )
-        SELECT i, s17 || {_check_sql("s17")} AS id, name, sex, birth,
+        SELECT i, s17 || {id_check_sql("s17")} AS id, name, sex, birth,
                CASE WHEN region = '445102' THEN
                    list_element({list(DISTRICTS)}, 1 + CAST(floor(5 * {u("dist")}) AS INTEGER))
                    ELSE region END AS district
@@ -435,7 +428,7 @@ def make_staged_city(
     )
     con.execute(
         f"""INSERT INTO _city_pop
-        SELECT i, s17 || {_check_sql("s17")}, name, sex, birth, district FROM _city_decoys"""
+        SELECT i, s17 || {id_check_sql("s17")}, name, sex, birth, district FROM _city_decoys"""
     )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _city_decoy_ids AS
@@ -688,7 +681,7 @@ def evaluate_answer_key(
     *,
     anchor_extract: str = "recipients_members",
     name_columns: dict[str, bool] | None = None,
-    specs: list[PersonRefSpec] | None = None,
+    specs: list[PersonReference] | None = None,
 ) -> LinkQuality:
     """Compare ``_rm_links`` with a synthetic delivery's ``answer_key/links.csv``.
 

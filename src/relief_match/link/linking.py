@@ -1,0 +1,197 @@
+"""``run_linking``: person references -> recipient-member persons.
+
+The ID routes (:mod:`~relief_match.link.exact`), then the probabilistic route
+for the rest: one feature profile per distinct reference, a prior per
+(extract, role), Splink scores (:mod:`~relief_match.link.probabilistic`), the
+one-to-one choice (:mod:`~relief_match.link.one_to_one`) and the ``_rm_links``
+table (:mod:`~relief_match.link.links_table`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+
+from relief_match.link import exact, probabilistic
+from relief_match.link.exact import UNRESOLVED
+from relief_match.link.links_table import write_links
+from relief_match.link.model_file import LoadedModel, load_model
+from relief_match.link.one_to_one import select_one_to_one
+from relief_match.link.prepare import (
+    FEATURE_COLS,
+    LEFT,
+    PRIOR,
+    RAW,
+    RAW_FEAT,
+    REF_FEAT,
+    RIGHT,
+    TF,
+    build_name_term_frequencies,
+    build_names,
+    drop_work_tables,
+    features_table,
+    member_features,
+    members_and_id_routes,
+    partition_references,
+)
+from relief_match.link.references import PersonReference
+from relief_match.link.reports import LinkReport, link_report
+from relief_match.link.settings import LinkSettings, load_settings
+
+#: The raw inputs of a reference's features: monthly extracts repeat them.
+_RAW_COLS = ("id_src", "name_in", "sex_in", "birth_in", "district", "id_ok")
+
+
+def run_linking(
+    con: duckdb.DuckDBPyConnection,
+    person_refs: list[PersonReference],
+    settings_path: Path,
+    model_path: Path,
+) -> LinkReport:
+    """Link every person reference to the recipient-member persons.
+
+    Writes ``_rm_persons``, ``_rm_member_person`` and ``_rm_links`` (design.md
+    §4) on ``con`` and returns a :class:`LinkReport`. References whose extract
+    has no table on ``con`` are skipped and reported. The model at
+    ``model_path`` is loaded, never retrained.
+
+    Raises:
+        FileNotFoundError: the model file is missing.
+        ConfigError: the model does not fit the settings or this installation.
+        ValueError: the settings are inconsistent, or a reference column is
+            not staged.
+
+    Example:
+        >>> report = run_linking(con, refs, Path("rules/linkage/settings.yaml"),
+        ...                      Path("rules/linkage/model.json"))  # doctest: +SKIP
+    """
+    t_start = time.perf_counter()
+    durations: dict[str, float] = {}
+    last = [t_start]
+
+    def lap(step: str) -> None:
+        now = time.perf_counter()
+        durations[step] = durations.get(step, 0.0) + now - last[0]
+        last[0] = now
+
+    settings = load_settings(settings_path)
+    model = load_model(model_path, settings)
+    refs, skipped, anchor_ref = partition_references(con, person_refs, settings)
+    n_member_rows, counts = members_and_id_routes(con, refs, anchor_ref, settings)
+    lap("id_routes")
+
+    build_names(con, UNRESOLVED)
+    lap("names")
+    n_persons = member_features(con, settings, "id_valid IS NOT NULL AS id_ok")
+    n_profiles = _reference_profiles(con, settings)
+    _build_prior(con, counts, settings, model, n_persons)
+    lap("features")
+
+    n_pairs = 0
+    gv = probabilistic.gamma_values(settings)
+    if n_profiles and n_persons:
+        build_name_term_frequencies(con, refs, settings, LEFT, RIGHT)
+        lap("term_frequencies")
+        row = con.execute(f"SELECT coalesce(max(adj), 0) FROM {PRIOR}").fetchall()[0]
+        max_adj = float(row[0]) if row else 0.0
+        n_pairs = probabilistic.predict_pairs(
+            con,
+            LEFT,
+            RIGHT,
+            model,
+            TF,
+            min_weight=settings.min_candidate_weight - max(max_adj, 0.0),
+        )
+    else:
+        cols = ", ".join(f"CAST(NULL AS INTEGER) AS gamma_{c}" for c in gv)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {probabilistic.PAIRS} AS
+            SELECT CAST(NULL AS BIGINT) AS unique_id_l, CAST(NULL AS BIGINT) AS unique_id_r,
+                   CAST(NULL AS DOUBLE) AS match_weight, {cols} LIMIT 0"""
+        )
+    lap("predict")
+    select_one_to_one(con, settings, gv)
+    write_links(con, settings, gv)
+    lap("one_to_one")
+
+    drop_work_tables(con)
+    durations["total"] = time.perf_counter() - t_start
+    return link_report(
+        con,
+        model_version=model.model_version,
+        min_probability=settings.min_probability,
+        n_persons=n_persons,
+        n_member_rows=n_member_rows,
+        counts=counts,
+        n_profiles=n_profiles,
+        n_pairs=n_pairs,
+        skipped=skipped,
+        durations=durations,
+    )
+
+
+def _reference_profiles(con: duckdb.DuckDBPyConnection, settings: LinkSettings) -> int:
+    """Features of the unresolved references: once per distinct raw input
+    tuple, then one profile per distinct feature tuple (table ``LEFT``, the
+    Splink input) and each reference's profile (``REF_FEAT``). Returns the
+    number of profiles."""
+    raw = ", ".join(_RAW_COLS)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {RAW} AS
+        SELECT row_number() OVER (ORDER BY {raw}) AS raw_id, *, hash({raw}) AS h
+        FROM (SELECT DISTINCT {raw} FROM {UNRESOLVED})"""
+    )
+    features_table(
+        con,
+        RAW,
+        RAW_FEAT,
+        settings,
+        f"""raw_id, {FEATURE_COLS}, id_ok,
+            dense_rank() OVER (ORDER BY id17, name, birth, sex, district, id_ok) AS profile_id""",
+        "id_ok",
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {LEFT} AS
+        SELECT DISTINCT profile_id AS unique_id, {FEATURE_COLS}, id_ok FROM {RAW_FEAT}
+        WHERE id17 IS NOT NULL OR name IS NOT NULL
+        ORDER BY unique_id"""
+    )
+    same = " AND ".join(f"u.{c} IS NOT DISTINCT FROM r.{c}" for c in _RAW_COLS)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {REF_FEAT} AS
+        SELECT u.extract, u."row", u.role, u.own_person, u.id_ok, f.profile_id
+        FROM {UNRESOLVED} u
+        JOIN {RAW} r ON r.h = hash({", ".join("u." + c for c in _RAW_COLS)}) AND {same}
+        JOIN {RAW_FEAT} f ON f.raw_id = r.raw_id"""
+    )
+    row = con.execute(f"SELECT count(*) FROM {LEFT}").fetchall()[0]
+    return int(row[0]) if row else 0
+
+
+def _build_prior(
+    con: duckdb.DuckDBPyConnection,
+    counts: dict[tuple[str, str], exact.RefCounts],
+    settings: LinkSettings,
+    model: LoadedModel,
+    n_persons: int,
+) -> None:
+    """log2-odds adjustment from the model's prior to each (extract, role)'s prior.
+
+    share = (matched + k * s0) / (valid + k), k = 50 pseudo-references at the
+    model's share s0; prior = share / persons.
+    """
+    rows = []
+    base = probabilistic.prior_logit2(model.lam)
+    s0 = model.reference_member_share
+    k = 50.0
+    for (ex, role), c in sorted(counts.items()):
+        per_extract = settings.prior_mode == "per_extract"
+        share = (c.matched + k * s0) / (c.valid + k) if per_extract else s0
+        share = min(max(share, settings.prior_floor_share), settings.prior_ceiling_share)
+        lam = min(share / max(n_persons, 1), 0.5)
+        rows.append((ex, role, probabilistic.prior_logit2(lam) - base))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {PRIOR} (extract VARCHAR, role VARCHAR, adj DOUBLE)")
+    if rows:
+        con.executemany(f"INSERT INTO {PRIOR} VALUES (?, ?, ?)", rows)

@@ -1,0 +1,195 @@
+"""Steps the linking and the training runs share: which references to use,
+member persons and the ID routes, feature tables, name term frequencies, and
+the work tables they leave behind."""
+
+from __future__ import annotations
+
+import duckdb
+
+from relief_match.db import table_exists
+from relief_match.link import exact, features, probabilistic, training_data
+from relief_match.link.exact import MEMBER_SRC, table_columns
+from relief_match.link.references import PersonReference
+from relief_match.link.settings import LinkSettings
+from relief_match.sqlident import quote_ident as q
+
+# work tables (all dropped by drop_work_tables)
+NAMES = "_rm_link_names"
+RIGHT = "_rm_link_right"
+REF_FEAT = "_rm_link_ref_feat"
+RAW = "_rm_link_raw"
+RAW_FEAT = "_rm_link_raw_feat"
+LEFT = "_rm_link_left"
+TF = "_rm_link_tf_name"
+TF_POP = "_rm_link_tf_pop"
+TF_FOLD = "_rm_link_tf_fold"
+PRIOR = "_rm_link_prior"
+CAND = "_rm_link_cand"
+PROB = "_rm_link_prob"
+TRAIN_LEFT = "_rm_link_train_left"
+TRAIN_LEFT_U = "_rm_link_train_left_u"
+TRAIN_LEFT_L = "_rm_link_train_left_l"
+
+_WORK_TABLES = (
+    NAMES,
+    RIGHT,
+    REF_FEAT,
+    RAW,
+    RAW_FEAT,
+    LEFT,
+    TF,
+    TF_POP,
+    TF_FOLD,
+    PRIOR,
+    CAND,
+    PROB,
+    TRAIN_LEFT,
+    TRAIN_LEFT_U,
+    TRAIN_LEFT_L,
+    exact.EXACT,
+    exact.UNRESOLVED,
+    exact.MEMBER_SRC,
+    exact.PERSON_IDS,
+    exact.KEYS,
+    exact.NBKEYS,
+    probabilistic.PAIRS,
+    training_data.TRAIN_SRC,
+)
+
+FEATURE_COLS = ", ".join(features.FEATURE_COLUMNS)
+
+
+def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop every work table of the link stage (its outputs stay)."""
+    for t in _WORK_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def partition_references(
+    con: duckdb.DuckDBPyConnection, person_refs: list[PersonReference], settings: LinkSettings
+) -> tuple[list[PersonReference], list[str], PersonReference | None]:
+    """The references whose extract is staged (in a stable order), the skipped
+    ones as ``extract.role``, and the anchor extract's reference if given.
+
+    Raises:
+        ValueError: an (extract, role) is given twice.
+    """
+    seen: set[tuple[str, str]] = set()
+    refs: list[PersonReference] = []
+    skipped: list[str] = []
+    for r in sorted(person_refs, key=lambda r: (r.extract, r.role, r.id_no)):
+        if (r.extract, r.role) in seen:
+            raise ValueError(f"duplicate person reference {r.extract}.{r.role}")
+        seen.add((r.extract, r.role))
+        if table_exists(con, r.extract):
+            refs.append(r)
+        else:
+            skipped.append(f"{r.extract}.{r.role}")
+    anchor_ref = next((r for r in refs if r.extract == settings.anchor.extract), None)
+    return refs, skipped, anchor_ref
+
+
+def members_and_id_routes(
+    con: duckdb.DuckDBPyConnection,
+    refs: list[PersonReference],
+    anchor_ref: PersonReference | None,
+    settings: LinkSettings,
+) -> tuple[int, dict[tuple[str, str], exact.RefCounts]]:
+    """Build the member persons and run the ID routes of every reference.
+
+    Returns the number of member rows and the counts per (extract, role).
+    """
+    n_member_rows = exact.build_members(con, settings.anchor, anchor_ref)
+    exact.init_route_tables(con)
+    counts: dict[tuple[str, str], exact.RefCounts] = {}
+    for ref in refs:
+        counts[(ref.extract, ref.role)] = exact.route_reference(
+            con, ref, is_anchor=ref.extract == settings.anchor.extract
+        )
+    return n_member_rows, counts
+
+
+def build_names(con: duckdb.DuckDBPyConnection, reference_src: str) -> None:
+    """The folded names and pinyin of the members' and ``reference_src``'s names."""
+    features.build_names_table(
+        con,
+        f"SELECT DISTINCT name_in FROM {MEMBER_SRC} "
+        f"UNION SELECT DISTINCT name_in FROM {reference_src}",
+        NAMES,
+    )
+
+
+def features_table(
+    con: duckdb.DuckDBPyConnection,
+    src: str,
+    out: str,
+    settings: LinkSettings,
+    select: str,
+    id_valid_sql: str,
+) -> None:
+    """Create ``out`` with ``select`` over the comparison features of ``src``."""
+    sql = features.features_sql(
+        src,
+        birth_year_min=settings.birth_year_min,
+        birth_year_max=settings.birth_year_max,
+        names_table=NAMES,
+        id_valid_sql=id_valid_sql,
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT {select} FROM ({sql}) ORDER BY 1")
+
+
+def member_features(con: duckdb.DuckDBPyConnection, settings: LinkSettings, extra: str) -> int:
+    """The members' feature table ``RIGHT`` (plus ``extra`` columns) and
+    ``_rm_persons``; returns the number of persons."""
+    features_table(
+        con,
+        MEMBER_SRC,
+        RIGHT,
+        settings,
+        f"member_row AS unique_id, {FEATURE_COLS}, {extra}",
+        "id_valid IS NOT NULL",
+    )
+    return exact.write_persons(con, RIGHT)
+
+
+def build_name_term_frequencies(
+    con: duckdb.DuckDBPyConnection,
+    refs: list[PersonReference],
+    settings: LinkSettings,
+    left: str,
+    right: str,
+) -> None:
+    """Term frequencies of the folded names of ``left`` and ``right`` (table ``TF``).
+
+    Counted over the population extract's names if it is delivered, else over
+    ``left`` + ``right``; always by folded name, the key they are looked up by
+    (a name written differently in the population extract still counts).
+    """
+    source = next(
+        (r for r in refs if r.extract == settings.tf_name_source and r.name is not None), None
+    )
+    if source is not None and source.name in table_columns(con, source.extract):
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {TF_POP} AS
+            SELECT CAST({q(source.name)} AS VARCHAR) AS name_in, count(*) AS c
+            FROM {q(source.extract)} WHERE {q(source.name)} IS NOT NULL GROUP BY 1"""
+        )
+        features.build_names_table(con, f"SELECT name_in FROM {TF_POP}", TF_FOLD, pinyin=False)
+        pop = f"""SELECT f.name, p.c FROM {TF_POP} p JOIN {TF_FOLD} f USING (name_in)
+                  WHERE f.name IS NOT NULL"""
+    else:
+        pop = f"""SELECT name, 1 AS c FROM {left} WHERE name IS NOT NULL
+                  UNION ALL SELECT name, 1 AS c FROM {right} WHERE name IS NOT NULL"""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {TF} AS
+        WITH pop AS ({pop}),
+        total AS (SELECT greatest(coalesce(sum(c), 0), 1) AS n FROM pop),
+        wanted AS (SELECT name FROM {left} WHERE name IS NOT NULL
+                   UNION SELECT name FROM {right} WHERE name IS NOT NULL),
+        cnt AS (SELECT name, sum(c) AS c FROM pop WHERE name IN (SELECT name FROM wanted) GROUP BY name)
+        SELECT w.name, CAST(coalesce(cnt.c, 1) AS DOUBLE) / total.n AS tf_name
+        FROM wanted w LEFT JOIN cnt USING (name), total
+        ORDER BY w.name"""
+    )
+    for t in (TF_POP, TF_FOLD):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
