@@ -27,6 +27,7 @@ from pandera.config import ValidationDepth, config_context
 from relief_match.catalog import ColumnSpec, ExtractSpec, header_key
 from relief_match.ingest import normalize as nz
 from relief_match.ingest.readers import FIELDS_COL, ROW_COL, RawTable
+from relief_match.privacy import mask_id_no
 
 FILE_COL = "_file"
 _SPACES = " \t\u3000\r\n\ufeff\xa0"
@@ -200,7 +201,7 @@ def _map_headers(spec: ExtractSpec, raw: RawTable) -> tuple[dict[str, str], list
 def _mask_raw(col: ColumnSpec, expr: pl.Expr) -> pl.Expr:
     if col.type == "id_no":
         return expr.map_batches(
-            lambda s: s.map_elements(nz.mask_id_no, return_dtype=pl.String),
+            lambda s: s.map_elements(mask_id_no, return_dtype=pl.String),
             return_dtype=pl.String,
         )
     return expr.str.slice(0, 100)
