@@ -7,6 +7,7 @@ uses to check the birth date embedded in an ID.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import lru_cache
 
 import polars as pl
@@ -154,6 +155,22 @@ def _date_full(raw: pl.Expr) -> pl.Expr:
     return pipeline(raw, steps, final)
 
 
+def _iso_then_slow(expr: pl.Expr, iso_format: str, full: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """Fast path: the text is already exactly ``iso_format`` (``%Y-%m-%d`` or
+    ``%Y-%m``) and in 1900..2100; ``full`` for the rest."""
+    raw, d = _f("_raw"), _f("_d")
+    width = len(dt.date(2000, 1, 1).strftime(iso_format))
+    fast_steps: Steps = [
+        {"_d": raw.str.to_date(iso_format, strict=False)},
+        {
+            "_fast": ((raw.str.len_bytes() == width) & d.is_between(MIN_DATE, MAX_DATE)).fill_null(
+                False
+            )
+        },
+    ]
+    return fast_then_slow(expr, fast_steps, standard_fast(d), full)
+
+
 def normalize_date(expr: pl.Expr) -> pl.Expr:
     """Normalise a date column (String input) to ``pl.Date``.
 
@@ -169,16 +186,7 @@ def normalize_date(expr: pl.Expr) -> pl.Expr:
     Repair kinds: ``date_format`` (not already ``YYYY-MM-DD``), ``excel_serial``,
     ``fullwidth``.
     """
-    d = _f("_d")
-    fast_steps: Steps = [
-        {"_d": _f("_raw").str.to_date("%Y-%m-%d", strict=False)},
-        {
-            "_fast": (
-                (_f("_raw").str.len_bytes() == 10) & d.is_between(MIN_DATE, MAX_DATE)
-            ).fill_null(False)
-        },
-    ]
-    return fast_then_slow(expr, fast_steps, standard_fast(d), _date_full)
+    return _iso_then_slow(expr, "%Y-%m-%d", _date_full)
 
 
 def _month_full(raw: pl.Expr) -> pl.Expr:
@@ -229,13 +237,4 @@ def normalize_month(expr: pl.Expr) -> pl.Expr:
     1900..2100), ``unrecognised month``. Repair kinds: ``date_format`` (not
     already ``YYYY-MM``), ``excel_serial``, ``fullwidth``.
     """
-    d = _f("_d")
-    fast_steps: Steps = [
-        {"_d": _f("_raw").str.to_date("%Y-%m", strict=False)},
-        {
-            "_fast": (
-                (_f("_raw").str.len_bytes() == 7) & d.is_between(MIN_DATE, MAX_DATE)
-            ).fill_null(False)
-        },
-    ]
-    return fast_then_slow(expr, fast_steps, standard_fast(d), _month_full)
+    return _iso_then_slow(expr, "%Y-%m", _month_full)
