@@ -10,7 +10,9 @@ from typing import Any
 import polars as pl
 import pytest
 
+from relief_match import privacy
 from relief_match.ingest import normalize as nz
+from relief_match.ingest.normalize import codes, dates, enums, ids, names, numbers, pipeline
 
 VALID_ID = "11010519491231002X"  # GB 11643 example: 1949-12-31, female
 VALID_ID_MALE = "441302199001011231"  # Huizhou 惠城区, 1990-01-01, 17th digit 3: male
@@ -345,7 +347,7 @@ def test_upgrade_id15_inserts_the_century_and_a_check_digit() -> None:
     ],
 )
 def test_mask_id_no_keeps_the_first_six_and_last_four(raw: str | None, masked: str) -> None:
-    assert nz.mask_id_no(raw) == masked
+    assert privacy.mask_id_no(raw) == masked
 
 
 # --------------------------------------------------------------------------
@@ -979,14 +981,14 @@ MIXED = [
 @pytest.mark.parametrize(
     ("public", "full"),
     [
-        (nz.normalize_id_no, nz._id_full),
-        (nz.normalize_name, nz._name_full),
-        (nz.normalize_date, nz._date_full),
-        (nz.normalize_month, nz._month_full),
-        (nz.normalize_sex, nz._sex_full),
-        (nz.normalize_district_code, nz._district_full),
-        (nz.normalize_int, nz._int_full),
-        (nz.normalize_float, nz._float_full),
+        (nz.normalize_id_no, ids._id_full),
+        (nz.normalize_name, names._name_full),
+        (nz.normalize_date, dates._date_full),
+        (nz.normalize_month, dates._month_full),
+        (nz.normalize_sex, enums._sex_full),
+        (nz.normalize_district_code, codes._district_full),
+        (nz.normalize_int, numbers._int_full),
+        (nz.normalize_float, numbers._float_full),
     ],
 )
 def test_fast_path_and_full_pipeline_agree(
@@ -994,5 +996,5 @@ def test_fast_path_and_full_pipeline_agree(
 ) -> None:
     df = pl.DataFrame({"x": MIXED}, schema={"x": pl.String})
     fast = df.select(public(pl.col("x"))).unnest("x")
-    slow = df.select(full(nz._text(pl.col("x"))).alias("x")).unnest("x")
+    slow = df.select(full(pipeline.as_text(pl.col("x"))).alias("x")).unnest("x")
     assert fast.equals(slow)

@@ -8,9 +8,9 @@ for text files, its field count so that ragged rows can be quarantined.
 What a file *is* is decided by its first bytes, not its extension (a
 department's ``.xlsx`` that is really a CSV export is read as CSV, and the
 mismatch reported). CSV encodings: UTF-8 with BOM, UTF-8, else GB18030
-(a superset of GBK and GB2312), decided by strict decoding; GB18030 files are
-transcoded to a temporary UTF-8 file in streaming fashion, because DuckDB and
-polars cannot read GB18030 offline.
+(a superset of GBK and GB2312), decided by strict decoding. polars cannot read
+GB18030 itself, so such files are decoded to UTF-8 on the fly, chunk by chunk,
+while they are read: no temporary file is written.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -271,13 +269,6 @@ def iter_csv(path: Path, chunk_bytes: int = _CHUNK) -> Iterator[RawTable]:
         raise UnreadableFileError("empty file (not even a header row)")
 
 
-def read_csv(path: Path, chunk_bytes: int = _CHUNK) -> RawTable:
-    """Read a whole CSV file (see :func:`iter_csv`) into one table."""
-    parts = list(iter_csv(path, chunk_bytes))
-    frame = pl.concat([p.frame for p in parts]) if len(parts) > 1 else parts[0].frame
-    return RawTable(frame, parts[0].headers, "csv", parts[0].encoding, parts[0].notes)
-
-
 def read_xlsx(path: Path) -> RawTable:
     """Read the first worksheet of an ``.xlsx`` file as strings."""
     import fastexcel
@@ -369,17 +360,6 @@ def read_any(path: Path) -> RawTable:
     return RawTable(frame, parts[0].headers, parts[0].format, parts[0].encoding, parts[0].notes)
 
 
-def read_bytes_csv(data: bytes) -> RawTable:
-    """Read CSV content held in memory (tests and small inputs)."""
-    with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as fh:
-        fh.write(data)
-        name = fh.name
-    try:
-        return read_any(Path(name))
-    finally:
-        os.unlink(name)
-
-
 __all__ = [
     "FIELDS_COL",
     "ROW_COL",
@@ -389,8 +369,6 @@ __all__ = [
     "iter_any",
     "iter_csv",
     "read_any",
-    "read_bytes_csv",
-    "read_csv",
     "read_parquet",
     "read_xlsx",
     "sniff_format",

@@ -22,12 +22,9 @@ import polars as pl
 
 from relief_match.catalog import Catalog, ExtractSpec
 from relief_match.ingest.readers import UnreadableFileError, iter_any
-from relief_match.validate.validator import (
-    QUARANTINE_SCHEMA,
-    DuplicateTracker,
-    ValidatedFile,
-    validate_file,
-)
+from relief_match.validate.duplicates import DuplicateTracker
+from relief_match.validate.quarantine import QUARANTINE_SCHEMA
+from relief_match.validate.validator import ValidatedFile, validate_file
 
 log = logging.getLogger(__name__)
 
