@@ -27,6 +27,7 @@ from relief_match.synth.timeline import (
     month_start,
     standard,
 )
+from relief_match.text import to_traditional
 
 DIFFICULTIES = ("clean", "messy_id", "fuzzy_typo", "fuzzy_transposed", "fuzzy_no_id", "traditional")
 
@@ -355,7 +356,7 @@ class City:
         pid, name = self.pid(p), self.pname(p)
         defects: list[tuple[str, str, str]] = []
         if difficulty == "traditional":
-            t = nm.to_traditional(name)
+            t = to_traditional(name)
             if t != name and name_col is not None:
                 name = t
                 defects.append((name_col, "name_traditional", "repaired"))

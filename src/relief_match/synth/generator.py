@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from relief_match.privacy import mask_id_no
 from relief_match.synth.cases import DECOY_KINDS, EXACT_RULES, RULES, Planter
 from relief_match.synth.city import City, Ctx
 from relief_match.synth.defects import ALL_KINDS
 from relief_match.synth.fmt import ms
-from relief_match.synth.ids import mask_id
 from relief_match.synth.people import make_population
 from relief_match.synth.registers import RATES, Background
 from relief_match.synth.spec import BY_NAME, EXTRA_COLUMNS, EXTRACTS
@@ -389,7 +389,7 @@ def _cases_frame(city: City, written: dict[str, Written], empty: set[str]) -> pl
                 "rule_id": c.rule_id,
                 "household_id": c.house.hid,
                 "member_id_no": pid,
-                "member_id_masked": mask_id(pid),
+                "member_id_masked": mask_id_no(pid),
                 "evidence_extract": c.evidence_extract,
                 "evidence_row": int(written[c.evidence_extract].row_of_uid[uid]),
                 "link_difficulty": c.difficulty,
