@@ -15,11 +15,12 @@ import numpy as np
 import polars as pl
 
 from relief_match.privacy import mask_id_no
-from relief_match.synth.cases import DECOY_KINDS, EXACT_RULES, RULES, Planter
+from relief_match.synth.cases import DECOY_KINDS, EXACT_RULES, RULES
 from relief_match.synth.city import City, Ctx
 from relief_match.synth.defects import ALL_KINDS
 from relief_match.synth.fmt import ms
 from relief_match.synth.people import make_population
+from relief_match.synth.planter import Planter
 from relief_match.synth.registers import RATES, Background
 from relief_match.synth.spec import BY_NAME, EXTRA_COLUMNS, EXTRACTS
 from relief_match.synth.timeline import LOW_INCOME_STANDARD, date_to_days
