@@ -101,8 +101,10 @@ def test_bad_setting_is_a_configuration_error_naming_setting_and_source(
     (tmp_path / "cfg.toml").write_text('chunk_mb = 0\nmemory_limit = "lots"\nbogus = 1\n')
     res = runner.invoke(
         app,
-        ["validate", "--out", str(tmp_path / "o"), "--as-of", "2026-02-30"]
-        + ["--config", str(tmp_path / "cfg.toml")],
+        [
+            *("validate", "--out", str(tmp_path / "o"), "--as-of", "2026-02-30"),
+            *("--config", str(tmp_path / "cfg.toml")),
+        ],
     )
     assert res.exit_code == EXIT_CONFIG, res.output
     assert "RELIEF_MATCH_LOG_LEVEL: log_level" in res.output

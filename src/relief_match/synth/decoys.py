@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from relief_match.synth.cases import DECOY_KINDS, NAMESAKE_RULES
-from relief_match.synth.city import Case, Member, RHouse
 from relief_match.synth.evidence_rows import EvidenceRows
 from relief_match.synth.fmt import ds, ms
 from relief_match.synth.people import (
@@ -13,6 +12,7 @@ from relief_match.synth.people import (
     STATUS_DEAD,
     STATUS_MOVED,
 )
+from relief_match.synth.recipients import Case, Member, RHouse
 from relief_match.synth.timeline import (
     month_start,
 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from relief_match.synth import entities as ent
-from relief_match.synth.city import Case
 from relief_match.synth.fmt import ds, mo, ms
 from relief_match.synth.planter_base import PlanterBase
+from relief_match.synth.recipients import Case
 from relief_match.synth.timeline import (
     days_to_date,
 )

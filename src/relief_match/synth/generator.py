@@ -16,11 +16,13 @@ import polars as pl
 
 from relief_match.privacy import mask_id_no
 from relief_match.synth.cases import DECOY_KINDS, EXACT_RULES, RULES
-from relief_match.synth.city import City, Ctx
+from relief_match.synth.city import City
 from relief_match.synth.defects import ALL_KINDS
 from relief_match.synth.fmt import ms
 from relief_match.synth.people import make_population
 from relief_match.synth.planter import Planter
+from relief_match.synth.recipient_tables import build_recipient_tables
+from relief_match.synth.recipients import Ctx
 from relief_match.synth.registers import RATES, Background
 from relief_match.synth.spec import BY_NAME, EXTRA_COLUMNS, EXTRACTS
 from relief_match.synth.timeline import LOW_INCOME_STANDARD, date_to_days
@@ -275,7 +277,7 @@ def generate(
     if city.renames:
         idx = sorted(city.renames)
         pop.name = pop.name.scatter(idx, [city.renames[i] for i in idx])
-    city.build_recipient_tables()
+    build_recipient_tables(city)
     bg = Background(city)
     expected = bg.expected_rows()
     sizes = {name: tb.n + expected.get(name, 0) for name, tb in city.tables.items()}

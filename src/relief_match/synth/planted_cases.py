@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from relief_match.synth.cases import HOUSEHOLD_MULTIPLIER, RULE_DIFFICULTIES, RULES
-from relief_match.synth.city import Member
 from relief_match.synth.evidence_rows import EvidenceRows
 from relief_match.synth.fmt import ds, mo, ms
 from relief_match.synth.people import (
@@ -17,6 +16,7 @@ from relief_match.synth.people import (
     STATUS_DEAD,
     STATUS_MOVED,
 )
+from relief_match.synth.recipients import Member
 from relief_match.synth.timeline import (
     month_start,
 )

@@ -7,12 +7,13 @@ from collections.abc import Callable
 import numpy as np
 
 from relief_match.synth import entities as ent
-from relief_match.synth.city import City, RHouse
+from relief_match.synth.city import City
 from relief_match.synth.people import (
     ROLE_HEAD,
     ROLE_PARENT,
     ROLE_SPOUSE,
 )
+from relief_match.synth.recipients import RHouse
 from relief_match.synth.timeline import (
     random_day_in_month,
     standard,
