@@ -25,8 +25,6 @@ from relief_match.synth.timeline import (
 )
 from relief_match.text import to_traditional
 
-DIFFICULTIES = ("clean", "messy_id", "fuzzy_typo", "fuzzy_transposed", "fuzzy_no_id", "traditional")
-
 # How each deliberate ID/name damage is expected to be handled by the job.
 EXPECTED: dict[str, str] = {
     "id_15digit": "repaired",
