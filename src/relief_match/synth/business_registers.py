@@ -8,6 +8,7 @@ import polars as pl
 from relief_match.synth import entities as ent
 from relief_match.synth.background_base import BackgroundBase, pick_sorted, weighted_choice
 from relief_match.synth.fmt import NO_DATE, days_series, float_series
+from relief_match.synth.spec import VEHICLE_TYPES
 from relief_match.synth.timeline import DISTRICTS, month_of_days
 
 
@@ -108,16 +109,7 @@ class BusinessRegisters(BackgroundBase):
         owners = owners[rng.permutation(len(owners))]
         vtype = weighted_choice(
             rng,
-            (
-                "小型汽车",
-                "中型客车",
-                "大型货车",
-                "轻型货车",
-                "摩托车",
-                "低速货车",
-                "三轮汽车",
-                "残疾人专用车",
-            ),
+            VEHICLE_TYPES,
             [72, 1, 2, 6, 13, 3, 2.5, 0.5],
             k,
         )
