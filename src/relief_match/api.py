@@ -126,6 +126,7 @@ def open_db(cfg: RunConfig, *, fresh: bool = True) -> duckdb.DuckDBPyConnection:
 
 
 def load_catalog(cfg: RunConfig) -> Catalog:
+    """The extract schemas of ``cfg.schemas_dir``."""
     from relief_match.catalog import load_catalog as _load
 
     return _load(cfg.schemas_dir)
