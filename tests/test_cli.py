@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from relief_match.cli import app
+from relief_match.config import resolve
 from relief_match.errors import EXIT_CONFIG, EXIT_OK, EXIT_UNUSABLE_INPUT
 
 runner = CliRunner()
@@ -89,3 +92,36 @@ def test_validate_json_summary_reconciles(tmp_path: Path) -> None:
     q = (tmp_path / "o" / "quarantine.csv").read_bytes()
     assert q.startswith(b"\xef\xbb\xbf")
     assert "recipients_households.csv row 3" in q.decode("utf-8-sig")
+
+
+def test_bad_setting_is_a_configuration_error_naming_setting_and_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RELIEF_MATCH_LOG_LEVEL", "FOO")
+    (tmp_path / "cfg.toml").write_text('chunk_mb = 0\nmemory_limit = "lots"\nbogus = 1\n')
+    res = runner.invoke(
+        app,
+        [
+            *("validate", "--out", str(tmp_path / "o"), "--as-of", "2026-02-30"),
+            *("--config", str(tmp_path / "cfg.toml")),
+        ],
+    )
+    assert res.exit_code == EXIT_CONFIG, res.output
+    assert "RELIEF_MATCH_LOG_LEVEL: log_level" in res.output
+    assert "--as-of: as_of" in res.output
+    assert "cfg.toml: chunk_mb" in res.output and "cfg.toml: memory_limit" in res.output
+    assert "unknown setting 'bogus'" in res.output
+
+
+def test_flag_beats_environment_beats_file_beats_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg_file = tmp_path / "cfg.toml"
+    cfg_file.write_text('out = "from-file"\nas_of = 2026-01-01\nchunk_mb = 7\n')
+    monkeypatch.setenv("RELIEF_MATCH_OUT", "from-env")
+    monkeypatch.setenv("RELIEF_MATCH_AS_OF", "2026-02-02")
+    cfg = resolve(config_file=cfg_file, out=Path("from-flag"), as_of=None)
+    assert cfg.out == Path("from-flag")
+    assert cfg.as_of == date(2026, 2, 2)
+    assert cfg.chunk_mb == 7
+    assert cfg.memory_limit == "4GB"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from relief_match.evaluate import evaluate, mask_id
+from relief_match.evaluate import evaluate
+from relief_match.privacy import mask_id_no as mask_id
 
 CASES = [
     # case_id, kind, rule_id, household_id, member_id_no, difficulty, amount
@@ -42,6 +44,12 @@ def key_dir(tmp_path: Path) -> Path:
             for c, k, r, h, m, diff, a in CASES
         ]
     ).write_csv(d / "cases.csv")
+    rules = list(dict.fromkeys(r for _, _, r, *_ in CASES))
+    manifest = {
+        "counts": {"planted_by_rule": {r: 0 for r in rules}},
+        "exact_amount_rules": ["DECEASED", "PAID_AFTER_EXIT", "OVERPAID"],
+    }
+    (d / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return d
 
 

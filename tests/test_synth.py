@@ -14,8 +14,9 @@ import pytest
 from relief_match.synth import generate
 from relief_match.synth.cases import DECOY_KINDS, EXACT_RULES, RULES
 from relief_match.synth.defects import ALL_KINDS
+from relief_match.synth.delivered import read_extract
 from relief_match.synth.ids import id_check_char, id_is_valid, make_credit_codes
-from relief_match.synth.oracle import HOUSEHOLD_LEVEL, findings, read_extract
+from relief_match.synth.oracle import HOUSEHOLD_LEVEL, findings
 from relief_match.synth.spec import BY_NAME, EXTRACTS
 
 AS_OF = dt.date(2026, 11, 28)

@@ -11,6 +11,8 @@ import json
 import logging
 import platform
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -124,14 +126,13 @@ def open_db(cfg: RunConfig, *, fresh: bool = True) -> duckdb.DuckDBPyConnection:
 
 
 def load_catalog(cfg: RunConfig) -> Catalog:
+    """The extract schemas of ``cfg.schemas_dir``."""
     from relief_match.catalog import load_catalog as _load
 
     return _load(cfg.schemas_dir)
 
 
-def stage(
-    cfg: RunConfig, con: duckdb.DuckDBPyConnection, catalog: Catalog, progress: Any = None
-) -> IngestReport:
+def stage(cfg: RunConfig, con: duckdb.DuckDBPyConnection, catalog: Catalog) -> IngestReport:
     """Ingest, validate and stage the delivery; write ``quarantine.csv``.
 
     Raises:
@@ -141,9 +142,7 @@ def stage(
     from relief_match.validate.delivery import ingest_delivery
 
     _check_delivery(cfg)
-    report = ingest_delivery(
-        cfg.delivery, catalog, con, chunk_bytes=cfg.chunk_mb * 1024 * 1024, progress=progress
-    )
+    report = ingest_delivery(cfg.delivery, catalog, con, chunk_bytes=cfg.chunk_mb * 1024 * 1024)
     con.execute("CREATE OR REPLACE TABLE _rm_run (key VARCHAR, value VARCHAR)")
     con.executemany(
         "INSERT INTO _rm_run VALUES (?, ?)",
@@ -174,13 +173,10 @@ def stage(
 
 def write_quarantine(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Write every quarantined row with its reason (UTF-8 with BOM for Excel)."""
-    from relief_match.db import query_pl
-
-    frame = query_pl(
-        con,
+    frame = con.sql(
         'SELECT extract, file, row, "column", raw_value, reason, message'
-        " FROM _rm_quarantine ORDER BY extract, file, row",
-    )
+        " FROM _rm_quarantine ORDER BY extract, file, row"
+    ).pl()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
         fh.write(b"\xef\xbb\xbf")
@@ -188,31 +184,103 @@ def write_quarantine(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 
 def write_summary(report: RunReport, path: Path) -> None:
+    """Write the report as JSON (what a scheduler reads)."""
     path.write_text(
         json.dumps(report.asdict(), ensure_ascii=False, indent=2, default=str) + "\n",
         encoding="utf-8",
     )
 
 
-def validate(cfg: RunConfig, progress: Any = None) -> RunReport:
-    """``relief-match validate``: read, validate and stage; no matching, no checks."""
+#: What each command lists as its outputs: label -> file name in the output folder.
+VALIDATE_OUTPUTS = {
+    "quarantine": "quarantine.csv",
+    "database": "relief_match.duckdb",
+    "summary": "validate_summary.json",
+}
+LINK_OUTPUTS = {
+    "links": "links.parquet",
+    "quarantine": "quarantine.csv",
+    "database": "relief_match.duckdb",
+}
+RUN_OUTPUTS = {
+    name: name
+    for name in (
+        "flags.csv",
+        "households.csv",
+        "flags.xlsx",
+        "households.xlsx",
+        "flags.parquet",
+        "links.parquet",
+        "quarantine.csv",
+        "run_summary.json",
+        "run.log",
+    )
+} | {"database": "relief_match.duckdb"}
+
+
+@dataclass
+class Session:
+    """One command's run: its report, the schema catalog and the run database.
+
+    The database is opened (fresh) the first time :attr:`con` is used, so a
+    command can check its configuration before anything is deleted.
+    """
+
+    cfg: RunConfig
+    report: RunReport
+    catalog: Catalog
+    _con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The run's database connection."""
+        if self._con is None:
+            self._con = open_db(self.cfg)
+        return self._con
+
+    def close(self) -> None:
+        """Close the database if it was opened."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+@contextmanager
+def command_session(
+    command: str,
+    cfg: RunConfig,
+    outputs: dict[str, str] | None = None,
+    summary: str | None = None,
+) -> Iterator[Session]:
+    """What every command does around its stages.
+
+    Sets up logging to ``<out>/<command>.log``, times the command, loads the
+    schema catalog, closes the database at the end and, when ``summary`` is
+    given, lists the ``outputs`` that exist and writes the summary file, also
+    when the command fails (its status is then ``failed``).
+    """
     t0 = time.perf_counter()
-    configure_logging(cfg, cfg.out / "validate.log")
-    report = RunReport("validate", cfg, started_at=datetime.now().isoformat(timespec="seconds"))
-    catalog = load_catalog(cfg)
-    con = open_db(cfg)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    configure_logging(cfg, cfg.out / f"{command}.log")
+    report = RunReport(command, cfg, started_at=datetime.now().isoformat(timespec="seconds"))
+    session: Session | None = None
     try:
-        report.ingest = stage(cfg, con, catalog, progress)
+        session = Session(cfg, report, load_catalog(cfg))
+        yield session
+    except BaseException:
+        report.status = "failed"
+        raise
     finally:
-        con.close()
+        if session is not None:
+            session.close()
         report.seconds = time.perf_counter() - t0
-    report.outputs = {
-        "quarantine": str(cfg.out / "quarantine.csv"),
-        "database": str(cfg.db_path),
-        "summary": str(cfg.out / "validate_summary.json"),
-    }
-    write_summary(report, cfg.out / "validate_summary.json")
-    return report
+        if summary is not None:
+            report.outputs = {
+                label: str(cfg.out / name)
+                for label, name in (outputs or {}).items()
+                if (cfg.out / name).exists() or name == summary
+            }
+            write_summary(report, cfg.out / summary)
 
 
 def person_refs(catalog: Catalog, available: set[str]) -> list[Any]:
@@ -245,43 +313,6 @@ def link_stage(
     return rep
 
 
-def link(cfg: RunConfig, progress: Any = None) -> RunReport:
-    """``relief-match link``: validate and stage, then link; writes ``links.parquet``."""
-    t0 = time.perf_counter()
-    configure_logging(cfg, cfg.out / "link.log")
-    report = RunReport("link", cfg, started_at=datetime.now().isoformat(timespec="seconds"))
-    catalog = load_catalog(cfg)
-    con = open_db(cfg)
-    try:
-        report.ingest = stage(cfg, con, catalog, progress)
-        report.stages["link"] = link_stage(cfg, con, catalog, report.ingest.available)
-    finally:
-        con.close()
-        report.seconds = time.perf_counter() - t0
-    report.outputs = {
-        "links": str(cfg.out / "links.parquet"),
-        "quarantine": str(cfg.out / "quarantine.csv"),
-        "database": str(cfg.db_path),
-    }
-    write_summary(report, cfg.out / "link_summary.json")
-    return report
-
-
-def train_linker(cfg: RunConfig, seed: int = 42) -> Any:
-    """``relief-match train-linker``: retrain the Splink model on a delivery and save it."""
-    from relief_match.link import train_linker as _train
-
-    configure_logging(cfg, cfg.out / "train_linker.log")
-    catalog = load_catalog(cfg)
-    con = open_db(cfg)
-    try:
-        ingest = stage(cfg, con, catalog)
-        settings, model = _linkage_paths(cfg)
-        return _train(con, person_refs(catalog, ingest.available), settings, model, seed=seed)
-    finally:
-        con.close()
-
-
 def _load_checks(cfg: RunConfig) -> Any:
     """Load the check files; a ``min_link_probability`` setting overrides params.yaml."""
     from relief_match.errors import ConfigError
@@ -297,7 +328,32 @@ def _load_checks(cfg: RunConfig) -> Any:
     return checks
 
 
-def run(cfg: RunConfig, progress: Any = None) -> RunReport:
+def validate(cfg: RunConfig) -> RunReport:
+    """``relief-match validate``: read, validate and stage; no matching, no checks."""
+    with command_session("validate", cfg, VALIDATE_OUTPUTS, "validate_summary.json") as s:
+        s.report.ingest = stage(cfg, s.con, s.catalog)
+    return s.report
+
+
+def link(cfg: RunConfig) -> RunReport:
+    """``relief-match link``: validate and stage, then link; writes ``links.parquet``."""
+    with command_session("link", cfg, LINK_OUTPUTS, "link_summary.json") as s:
+        s.report.ingest = stage(cfg, s.con, s.catalog)
+        s.report.stages["link"] = link_stage(cfg, s.con, s.catalog, s.report.ingest.available)
+    return s.report
+
+
+def train_linker(cfg: RunConfig, seed: int = 42) -> Any:
+    """``relief-match train-linker``: retrain the Splink model on a delivery and save it."""
+    from relief_match.link import train_linker as _train
+
+    with command_session("train_linker", cfg) as s:
+        ingest = stage(cfg, s.con, s.catalog)
+        settings, model = _linkage_paths(cfg)
+        return _train(s.con, person_refs(s.catalog, ingest.available), settings, model, seed=seed)
+
+
+def run(cfg: RunConfig) -> RunReport:
     """``relief-match run``: the whole job, from delivery to the caseworkers' list.
 
     Stages: ingest+validate+stage → link → rules → rank → outputs. All data
@@ -312,52 +368,23 @@ def run(cfg: RunConfig, progress: Any = None) -> RunReport:
     from relief_match.rank.score import rank_findings
     from relief_match.rules.engine import run_checks
 
-    t0 = time.perf_counter()
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    configure_logging(cfg, cfg.out / "run.log")
-    report = RunReport("run", cfg, started_at=datetime.now().isoformat(timespec="seconds"))
-    catalog = load_catalog(cfg)
-    checks = _load_checks(cfg)  # before any work: a broken rule file stops the run early
-    con = open_db(cfg)
-    try:
+    with command_session("run", cfg, RUN_OUTPUTS, "run_summary.json") as s:
+        report = s.report
+        checks = _load_checks(cfg)  # before the database: a broken rule file stops the run early
         log.info("stage 1/4: reading and validating %s", cfg.delivery)
-        report.ingest = stage(cfg, con, catalog, progress)
+        report.ingest = stage(cfg, s.con, s.catalog)
         available = report.ingest.available
         log.info("stage 2/4: linking people")
-        report.stages["link"] = link_stage(cfg, con, catalog, available)
+        report.stages["link"] = link_stage(cfg, s.con, s.catalog, available)
         log.info("stage 3/4: running %d checks", len(checks))
-        rules = run_checks(con, checks, cfg.as_of, available, raise_on_failure=False)
+        rules = run_checks(s.con, checks, cfg.as_of, available, raise_on_failure=False)
         report.stages["rules"] = rules
         log.info("stage 4/4: ranking and writing the review list")
-        report.stages["rank"] = rank_findings(con)
-        report.stages["output"] = write_outputs(con, cfg.out)
+        report.stages["rank"] = rank_findings(s.con)
+        report.stages["output"] = write_outputs(s.con, cfg.out)
         if rules.failed:
-            report.status = "failed"
             raise InternalError(
                 f"check(s) {', '.join(rules.failed)} failed (see run.log); the other checks'"
                 " findings were written"
             )
-    except BaseException:
-        report.status = "failed"
-        raise
-    finally:
-        con.close()
-        report.seconds = time.perf_counter() - t0
-        report.outputs = {
-            name: str(cfg.out / name)
-            for name in (
-                "flags.csv",
-                "households.csv",
-                "flags.xlsx",
-                "households.xlsx",
-                "flags.parquet",
-                "links.parquet",
-                "quarantine.csv",
-                "run_summary.json",
-                "run.log",
-            )
-            if (cfg.out / name).exists() or name == "run_summary.json"
-        }
-        report.outputs["database"] = str(cfg.db_path)
-        write_summary(report, cfg.out / "run_summary.json")
     return report

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
+from relief_match.config import resolve, setting_help
 from relief_match.errors import EXIT_INTERNAL, ReliefMatchError
-
-if TYPE_CHECKING:
-    from relief_match.config import RunConfig
 
 app = typer.Typer(
     name="relief-match",
@@ -35,20 +34,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-T = TypeVar("T")
 _state: dict[str, bool] = {"debug": False}
 
-DeliveryArg = Annotated[
-    Path | None,
-    typer.Argument(help="Delivery directory (<department>/<extract>.*). Default: sample_data/."),
-]
-OutOpt = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Output directory. Env RELIEF_MATCH_OUT.")
-]
-AsOfOpt = Annotated[
-    str | None,
-    typer.Option("--as-of", help="Run date YYYY-MM-DD (default today). Env RELIEF_MATCH_AS_OF."),
-]
+DeliveryArg = Annotated[Path | None, typer.Argument(help=setting_help("delivery"))]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help=setting_help("out"))]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help=setting_help("as_of"))]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML file with settings (see README).")
 ]
@@ -68,10 +58,11 @@ def _root(
         raise typer.Exit(0)
 
 
-def _guard(fn: Callable[[], T]) -> T:
+@contextmanager
+def _exit_codes() -> Iterator[None]:
     """The one error boundary: domain errors -> one line + exit code."""
     try:
-        return fn()
+        yield
     except ReliefMatchError as exc:
         if _state["debug"]:
             raise
@@ -90,12 +81,15 @@ def _guard(fn: Callable[[], T]) -> T:
         raise typer.Exit(EXIT_INTERNAL) from None
 
 
-def _cfg(
-    delivery: Path | None, out: Path | None, as_of: str | None, config: Path | None, **kw: Any
-) -> RunConfig:
-    from relief_match.config import resolve
+def _stage_command(
+    command: str, delivery: Path | None, config: Path | None, as_json: bool, **flags: Any
+) -> None:
+    """Resolve the settings, call ``api.<command>`` and print its report."""
+    with _exit_codes():
+        from relief_match import api
 
-    return resolve(delivery, config_file=config, out=out, as_of=as_of, **kw)
+        cfg = resolve(delivery, config_file=config, **flags)
+        _emit(getattr(api, command)(cfg), as_json)
 
 
 def _emit(report: Any, as_json: bool) -> None:
@@ -114,19 +108,20 @@ def run(
     as_of: AsOfOpt = None,
     config: ConfigOpt = None,
     min_link_probability: Annotated[
-        float | None, typer.Option(help="Lowest match probability a finding may rest on.")
+        float | None, typer.Option(help=setting_help("min_link_probability"))
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the whole job: validate, match, check, rank and write the review list."""
-
-    def go() -> None:
-        from relief_match import api
-
-        cfg = _cfg(delivery, out, as_of, config, min_link_probability=min_link_probability)
-        _emit(api.run(cfg), as_json)
-
-    _guard(go)
+    _stage_command(
+        "run",
+        delivery,
+        config,
+        as_json,
+        out=out,
+        as_of=as_of,
+        min_link_probability=min_link_probability,
+    )
 
 
 @app.command()
@@ -138,14 +133,7 @@ def validate(
     as_json: JsonOpt = False,
 ) -> None:
     """Read and validate every extract; print rows read / repaired / quarantined / used."""
-
-    def go() -> None:
-        from relief_match import api
-
-        cfg = _cfg(delivery, out, as_of, config)
-        _emit(api.validate(cfg), as_json)
-
-    _guard(go)
+    _stage_command("validate", delivery, config, as_json, out=out, as_of=as_of)
 
 
 @app.command()
@@ -157,14 +145,7 @@ def link(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate, then link department records to recipient members; writes links.parquet."""
-
-    def go() -> None:
-        from relief_match import api
-
-        cfg = _cfg(delivery, out, as_of, config)
-        _emit(api.link(cfg), as_json)
-
-    _guard(go)
+    _stage_command("link", delivery, config, as_json, out=out, as_of=as_of)
 
 
 @app.command("train-linker")
@@ -175,15 +156,11 @@ def train_linker(
     seed: Annotated[int, typer.Option(help="Seed for Splink's random sampling.")] = 42,
 ) -> None:
     """Retrain the person-matching model on a delivery and save it under rules/linkage/."""
-
-    def go() -> None:
+    with _exit_codes():
         from relief_match import api
 
-        cfg = _cfg(delivery, out, None, config)
-        rep = api.train_linker(cfg, seed=seed)
-        typer.echo(rep.asstr())
-
-    _guard(go)
+        cfg = resolve(delivery, config_file=config, out=out)
+        typer.echo(api.train_linker(cfg, seed=seed).asstr())
 
 
 @app.command()
@@ -197,14 +174,11 @@ def synth(
     defect_rate: Annotated[float, typer.Option(help="Share of rows given a defect.")] = 0.02,
 ) -> None:
     """Generate a synthetic city's delivery with planted cases and an answer key."""
-
-    def go() -> None:
+    with _exit_codes():
         from relief_match.synth import generate
 
         rep = generate(population, seed, date.fromisoformat(as_of), out, defect_rate=defect_rate)
         typer.echo(rep.asstr())
-
-    _guard(go)
 
 
 @app.command()
@@ -214,8 +188,7 @@ def evaluate(
     as_json: JsonOpt = False,
 ) -> None:
     """Score a run's flags against a synthetic city's answer key (precision, recall, ranking)."""
-
-    def go() -> None:
+    with _exit_codes():
         from relief_match.evaluate import evaluate as _evaluate
 
         rep = _evaluate(key, flags)
@@ -223,8 +196,6 @@ def evaluate(
             typer.echo(json.dumps(rep.asdict(), ensure_ascii=False, indent=2, default=str))
         else:
             typer.echo(rep.asstr())
-
-    _guard(go)
 
 
 def main() -> None:

@@ -1,165 +1,221 @@
 """Run configuration: flags > environment (``RELIEF_MATCH_*``) > config file > defaults.
 
-Every setting is declared once in :data:`SETTINGS` with its help text; the CLI
-options, the environment lookup, the config-file keys and the README table all
-come from that one list (a test checks the README covers every setting).
+Every setting is declared once, as a field of :class:`RunConfig` with its help
+text; the CLI options' help, the environment names, the config-file keys and
+the README table all come from that one declaration (a test checks the README
+covers every setting). pydantic-settings reads the sources in that order and
+validates every value; a bad value is a :class:`ConfigError` naming the
+setting and where it came from.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from relief_match.catalog import project_root
-from relief_match.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One configurable setting."""
-
-    name: str
-    help: str
-    default: Any
-    kind: type = str
-
-    @property
-    def env(self) -> str:
-        return "RELIEF_MATCH_" + self.name.upper()
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("out", "Output directory for flags, summary, quarantine and the run database.", "out"),
-    Setting("as_of", "Run date (YYYY-MM-DD); windows and statuses are judged at this date.", None),
-    Setting("schemas_dir", "Folder of extract schema files.", None),
-    Setting("rules_dir", "Folder with checks/, params.yaml and linkage/.", None),
-    Setting(
-        "min_link_probability",
-        "Lowest match probability a finding may rest on (overrides rules/params.yaml).",
-        None,
-        float,
-    ),
-    Setting("log_level", "Logging level: DEBUG, INFO, WARNING, ERROR.", "INFO"),
-    Setting(
-        "memory_limit",
-        "DuckDB memory limit (e.g. 4GB); beyond it DuckDB spills to disk beside the run database.",
-        "4GB",
-    ),
-    Setting(
-        "chunk_mb",
-        "CSV files are read and validated in chunks of about this many MB (memory vs speed).",
-        256,
-        int,
-    ),
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    DirectoryPath,
+    Field,
+    PositiveInt,
+    ValidationError,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
 )
 
-_BY_NAME = {s.name: s for s in SETTINGS}
+from relief_match.errors import ConfigError
+
+ENV_PREFIX = "RELIEF_MATCH_"
+
+#: A DuckDB memory size: a number and a unit (``4GB``, ``500MB``, ``4 GiB``) or a percentage.
+MEMORY_SIZE_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(%|[KMGT]i?B|B|bytes)\s*$", re.IGNORECASE)
+
+#: The TOML file of the settings being resolved (set only while :func:`resolve` runs).
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("relief_match_config_file", default=None)
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything a run needs to know; build it with :func:`resolve`."""
+def _project_dir(name: str) -> Path:
+    from relief_match.catalog import project_root
 
-    delivery: Path
-    out: Path
-    as_of: date
-    schemas_dir: Path
-    rules_dir: Path
-    min_link_probability: float | None = None
-    log_level: str = "INFO"
-    chunk_mb: int = 256
-    memory_limit: str = "4GB"
-    sources: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def db_path(self) -> Path:
-        return self.out / "relief_match.duckdb"
-
-    def with_(self, **kw: Any) -> RunConfig:
-        return replace(self, **kw)
+    return project_root() / name
 
 
 def default_delivery() -> Path:
     """The bundled sample delivery."""
-    return project_root() / "sample_data" / "delivery"
+    return _project_dir("sample_data") / "delivery"
 
 
-def _parse_date(value: str, where: str) -> date:
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _memory_size(value: str) -> str:
+    if not MEMORY_SIZE_RE.match(value):
+        raise ValueError("not a DuckDB memory size such as 4GB, 500MB or 50%")
+    return value
+
+
+MemorySize = Annotated[str, AfterValidator(_memory_size)]
+LogLevel = Annotated[
+    Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
+]
+
+
+class RunConfig(BaseSettings):
+    """Everything a run needs to know; build it with :func:`resolve`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="forbid", frozen=True
+    )
+
+    delivery: Path = Field(
+        default_factory=default_delivery,
+        description="Delivery directory (<department>/<extract>.*); default the bundled sample.",
+    )
+    out: Path = Field(
+        Path("out"),
+        description="Output directory for flags, summary, quarantine and the run database.",
+    )
+    as_of: date = Field(
+        default_factory=date.today,
+        description="Run date (YYYY-MM-DD); windows and statuses are judged at this date.",
+    )
+    schemas_dir: DirectoryPath = Field(
+        default_factory=lambda: _project_dir("schemas"),
+        description="Folder of extract schema files.",
+    )
+    rules_dir: DirectoryPath = Field(
+        default_factory=lambda: _project_dir("rules"),
+        description="Folder with checks/, params.yaml and linkage/.",
+    )
+    min_link_probability: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Lowest match probability a finding may rest on (overrides rules/params.yaml).",
+    )
+    log_level: LogLevel = Field(
+        "INFO", description="Logging level: DEBUG, INFO, WARNING, ERROR, CRITICAL."
+    )
+    memory_limit: MemorySize = Field(
+        "4GB",
+        description="DuckDB memory limit (e.g. 4GB); beyond it DuckDB spills to disk beside the run database.",
+    )
+    chunk_mb: PositiveInt = Field(
+        256,
+        description="CSV files are read and validated in chunks of about this many MB (memory vs speed).",
+    )
+
+    @property
+    def db_path(self) -> Path:
+        """The run's DuckDB database file."""
+        return self.out / "relief_match.duckdb"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags (init arguments) beat the environment, which beats the ``--config`` file."""
+        config_file = _CONFIG_FILE.get()
+        if config_file is None:
+            return (init_settings, env_settings)
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file))
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable setting, as the README and the CLI describe it."""
+
+    name: str
+    help: str
+
+    @property
+    def env(self) -> str:
+        """The environment variable that sets it."""
+        return ENV_PREFIX + self.name.upper()
+
+
+#: Every setting, in declaration order.
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(name, field.description or "") for name, field in RunConfig.model_fields.items()
+)
+
+
+def setting_help(name: str) -> str:
+    """The help text of setting ``name`` with its environment variable (for CLI options)."""
+    s = next(s for s in SETTINGS if s.name == name)
+    return f"{s.help} Env {s.env}."
+
+
+@contextmanager
+def _reading(config_file: Path | None) -> Iterator[None]:
+    token = _CONFIG_FILE.set(config_file)
     try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ConfigError([(where, f"as_of {value!r} is not a date YYYY-MM-DD")]) from exc
+        yield
+    finally:
+        _CONFIG_FILE.reset(token)
+
+
+def _source_of(name: str, flags: dict[str, Any], config_file: Path | None) -> str:
+    """Where the value of setting ``name`` came from, as an operator would look for it."""
+    if name in flags:
+        return "--" + name.replace("_", "-")
+    env = ENV_PREFIX + name.upper()
+    if any(k.upper() == env and v for k, v in os.environ.items()):
+        return env
+    if config_file is not None and name in tomllib.loads(config_file.read_text(encoding="utf-8")):
+        return str(config_file)
+    return "default"
 
 
 def resolve(
-    delivery: Path | None = None,
-    config_file: Path | None = None,
-    env: dict[str, str] | None = None,
-    **flags: Any,
+    delivery: Path | None = None, config_file: Path | None = None, **flags: Any
 ) -> RunConfig:
     """Resolve the run configuration from flags, environment, file and defaults.
 
     Args:
-        delivery: the delivery directory (default: the bundled sample data).
-        config_file: optional TOML file with keys named as in :data:`SETTINGS`.
-        env: the environment (default: ``os.environ``).
+        delivery: the delivery directory (default: ``RELIEF_MATCH_DELIVERY``, then
+            the bundled sample data).
+        config_file: optional TOML file with keys named as the settings.
         **flags: values given on the command line (``None`` means not given).
 
     Raises:
-        ConfigError: unknown keys in the config file or unparsable values.
+        ConfigError: an unreadable config file, unknown keys in it, or invalid
+            values; each problem names the setting and its source.
     """
-    env = dict(os.environ) if env is None else env
-    file_values: dict[str, Any] = {}
-    problems: list[tuple[Path | str, str]] = []
-    if config_file is not None:
-        try:
-            file_values = tomllib.loads(config_file.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError([(config_file, f"cannot read config file: {exc}")]) from exc
-        for k in file_values:
-            if k not in _BY_NAME:
-                problems.append((config_file, f"unknown setting {k!r}"))
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    for s in SETTINGS:
-        if flags.get(s.name) is not None:
-            values[s.name], sources[s.name] = flags[s.name], "flag"
-        elif s.env in env:
-            values[s.name], sources[s.name] = env[s.env], "env"
-        elif s.name in file_values:
-            values[s.name], sources[s.name] = file_values[s.name], "file"
-        else:
-            values[s.name], sources[s.name] = s.default, "default"
-        if values[s.name] is not None and s.kind in (float, int):
-            try:
-                values[s.name] = s.kind(values[s.name])
-            except (TypeError, ValueError):
-                problems.append((sources[s.name], f"{s.name}: {values[s.name]!r} is not a number"))
-    if problems:
-        raise ConfigError(problems)
-    as_of_raw = values["as_of"]
-    if isinstance(as_of_raw, date):
-        as_of = as_of_raw
-    elif as_of_raw:
-        as_of = _parse_date(str(as_of_raw), sources["as_of"])
-    else:
-        as_of = date.today()
-    root = project_root()
-    if delivery is None and env.get("RELIEF_MATCH_DELIVERY"):
-        delivery = Path(env["RELIEF_MATCH_DELIVERY"])
-    return RunConfig(
-        delivery=Path(delivery) if delivery else default_delivery(),
-        out=Path(values["out"]),
-        as_of=as_of,
-        schemas_dir=Path(values["schemas_dir"]) if values["schemas_dir"] else root / "schemas",
-        rules_dir=Path(values["rules_dir"]) if values["rules_dir"] else root / "rules",
-        min_link_probability=values["min_link_probability"],
-        log_level=str(values["log_level"]).upper(),
-        chunk_mb=int(values["chunk_mb"]),
-        memory_limit=str(values["memory_limit"]),
-        sources=sources,
-    )
+    given = {k: v for k, v in {"delivery": delivery, **flags}.items() if v is not None}
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError([(config_file, "cannot read config file: no such file")])
+    try:
+        with _reading(config_file):
+            return RunConfig(**given)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([(str(config_file), f"cannot read config file: {exc}")]) from exc
+    except ValidationError as exc:
+        problems: list[tuple[Path | str, str]] = []
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "?"
+            if err["type"] == "extra_forbidden":
+                message = f"unknown setting {name!r}"
+            else:
+                message = f"{name}: {err['msg']} (got {err['input']!r})"
+            problems.append((_source_of(name, given, config_file), message))
+        raise ConfigError(problems) from exc

@@ -1,4 +1,4 @@
-"""Small helpers around DuckDB 2 (which has no ``.pl()`` on results)."""
+"""Small helpers around DuckDB."""
 
 from __future__ import annotations
 
@@ -9,16 +9,11 @@ import polars as pl
 
 
 def query_pl(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pl.DataFrame:
-    """Run ``sql`` (with bound ``params``) and return a polars frame."""
-    table = (con.sql(sql, params=params) if params is not None else con.sql(sql)).to_arrow_table()
-    out = pl.from_arrow(table)
-    assert isinstance(out, pl.DataFrame)
-    return out
+    """Run ``sql`` (with bound ``params``) and return a polars frame.
 
-
-def quote_ident(name: str) -> str:
-    """Quote an SQL identifier (the one place identifiers are quoted)."""
-    return '"' + name.replace('"', '""') + '"'
+    Prefer ``con.sql(sql).pl()`` in new code; this remains for the tests that use it.
+    """
+    return (con.sql(sql, params=params) if params is not None else con.sql(sql)).pl()
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

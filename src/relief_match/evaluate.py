@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
 
-# One list of the contract's checks, shared with the generator that plants them.
-from relief_match.synth.cases import EXACT_RULES, RULES
+from relief_match.privacy import mask_id_no
 
 HOUSEHOLD_LEVEL = ("PAID_AFTER_EXIT", "OVERPAID", "REAL_ESTATE", "INCOME_OVER_STANDARD")
 DIFFICULTIES = ("clean", "messy_id", "fuzzy_typo", "fuzzy_transposed", "fuzzy_no_id", "traditional")
@@ -45,24 +43,6 @@ _ZH = {
     "风险分值": "score",
 }
 _FW = str.maketrans("０１２３４５６７８９．，Ｘｘ", "0123456789.,Xx")
-
-
-def _mask(id_no: str) -> str:
-    return f"{id_no[:6]}********{id_no[-4:]}" if id_no else ""
-
-
-@lru_cache(maxsize=1)
-def _mask_fn() -> Callable[[str], str]:
-    try:
-        from relief_match.ingest.normalize import mask_id_no
-    except ImportError:
-        return _mask
-    return mask_id_no
-
-
-def mask_id(id_no: str) -> str:
-    """First 6 and last 4 characters kept, 8 ``*`` between (design.md section 2)."""
-    return str(_mask_fn()(id_no))
 
 
 @dataclass(frozen=True)
@@ -206,7 +186,7 @@ def _norm_masked(v: object) -> str:
     s = "" if v is None else str(v).strip().translate(_FW).upper()
     s = re.sub(r"[\s-]", "", s)
     if len(s) == 18 and "*" not in s:
-        return mask_id(s)
+        return mask_id_no(s)
     if _MASKED.match(s):
         return f"{s[:6]}********{s[-4:]}"
     return s
@@ -253,6 +233,20 @@ def read_flags(path: Path) -> pl.DataFrame:
             "_order": list(range(n)),
         }
     )
+
+
+def key_checks(key_dir: Path, cases: pl.DataFrame) -> tuple[list[str], list[str]]:
+    """The checks an answer key covers (in its order) and those whose amounts are exact.
+
+    Both come from the key's ``manifest.json`` (``counts.planted_by_rule`` and
+    ``exact_amount_rules``); a key without a manifest covers the checks of its
+    ``cases.csv`` in order of appearance and has no exact amounts.
+    """
+    manifest_path = key_dir / "manifest.json"
+    if not manifest_path.exists():
+        return cases["rule_id"].unique(maintain_order=True).to_list(), []
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    return list(manifest["counts"]["planted_by_rule"]), list(manifest["exact_amount_rules"])
 
 
 def evaluate(key_dir: Path, flags_path: Path) -> EvalReport:
@@ -327,7 +321,8 @@ def evaluate(key_dir: Path, flags_path: Path) -> EvalReport:
     planted_by_rule: dict[str, int] = {}
     for r in planted_rows:
         planted_by_rule[r["rule_id"]] = planted_by_rule.get(r["rule_id"], 0) + 1
-    rule_ids = list(RULES) + sorted((set(flagged) | set(planted_by_rule)) - set(RULES))
+    key_rules, exact_rules = key_checks(key_dir, cases)
+    rule_ids = key_rules + sorted((set(flagged) | set(planted_by_rule)) - set(key_rules))
 
     def score(rule: str, planted: int, t: int, f_: int, d: int, dc: int, fl: int) -> RuleScore:
         p = _ratio(t, t + f_)
@@ -368,7 +363,7 @@ def evaluate(key_dir: Path, flags_path: Path) -> EvalReport:
             ap_sum += hits_so_far / k
     ap = _ratio_f(ap_sum, len(planted_rows))
     amounts = []
-    for rule in EXACT_RULES:
+    for rule in exact_rules:
         rows = [r for r in planted_rows if r["rule_id"] == rule and r["case_id"] in matched]
         exact = 0
         for r in rows:

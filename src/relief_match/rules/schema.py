@@ -81,6 +81,7 @@ RM_TABLES: dict[str, Layout] = {
 #: Prefix of the temporary tables that hold table-valued parameters.
 PARAM_TABLE_PREFIX = "_rm_param_"
 
+
 def load_staged_layouts(schemas_dir: Path) -> tuple[dict[str, Layout], list[tuple[Path, str]]]:
     """The staged layout (column -> DuckDB type) of every extract in ``schemas/``.
 

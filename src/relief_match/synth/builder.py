@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from relief_match.synth.spec import BY_NAME, Extract
+from relief_match.synth.spec import Extract
 
 
 @dataclass
@@ -39,10 +39,6 @@ class TableBuilder:
     defects: list[tuple[int, str, str, str]] = field(default_factory=list)
     links: list[LinkBlock] = field(default_factory=list)
     tags: dict[int, int] = field(default_factory=dict)
-
-    @classmethod
-    def for_extract(cls, name: str) -> TableBuilder:
-        return cls(BY_NAME[name])
 
     def _flush(self) -> None:
         if not self.pending:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -12,23 +10,20 @@ import polars as pl
 from relief_match.synth import ids as idmod
 from relief_match.synth import names as nm
 from relief_match.synth.builder import TableBuilder
-from relief_match.synth.fmt import days_series, ds, mo, money_series, month_series
 from relief_match.synth.people import (
     ROLE_HEAD,
     ROLE_SPOUSE,
     STATUS_NORMAL,
     Population,
 )
-from relief_match.synth.spec import EXTRACTS, RELATIONS
+from relief_match.synth.recipients import Case, Ctx, Member, RHouse
+from relief_match.synth.spec import EXTRACTS
 from relief_match.synth.timeline import (
-    date_to_days,
-    month_of_date,
     month_of_days,
     month_start,
     standard,
 )
-
-DIFFICULTIES = ("clean", "messy_id", "fuzzy_typo", "fuzzy_transposed", "fuzzy_no_id", "traditional")
+from relief_match.text import to_traditional
 
 # How each deliberate ID/name damage is expected to be handled by the job.
 EXPECTED: dict[str, str] = {
@@ -45,127 +40,6 @@ EXPECTED: dict[str, str] = {
     "id_birth_conflict": "kept",
     "name_traditional": "repaired",
 }
-
-
-@dataclass(frozen=True)
-class Ctx:
-    """Dates the city is built around."""
-
-    as_of: dt.date
-    as_of_days: int
-    as_of_m: int
-    first_pay_m: int  # first month of payment history kept in the delivery
-    last_pay_m: int  # last paid month (the month before as_of)
-    win_lo: int  # first month of the recent-months window
-    win_hi: int
-
-    @classmethod
-    def of(cls, as_of: dt.date, history_months: int = 24, recent_months: int = 6) -> Ctx:
-        m = month_of_date(as_of)
-        return cls(
-            as_of, date_to_days(as_of), m, m - history_months, m - 1, m - recent_months, m - 1
-        )
-
-
-@dataclass
-class Member:
-    """A row of recipients_members."""
-
-    pidx: int
-    relation: int
-    id_str: str
-    name_str: str
-    defects: list[tuple[str, str, str]] = field(default_factory=list)  # (column, kind, expected)
-    link_kind: str = "background"
-    link_diff: str = "clean"
-    tags: list[int] = field(default_factory=list)
-
-
-@dataclass
-class RHouse:
-    """A recipient household with its payment schedule."""
-
-    idx: int
-    hid: str
-    hukou_hh: int
-    district: int
-    township: str
-    address: str
-    benefit_type: str
-    status: str
-    start: int  # days
-    end: int | None
-    monthly: int  # cents
-    declared: int  # cents
-    members: list[Member]
-    first_m: int
-    last_m: int
-    protected: bool
-    ref_year: int
-    # month -> the payments of that month (replaces the regular one)
-    override: dict[int, list[int]] = field(default_factory=dict)
-    pay_tag: tuple[int, int, int] | None = None  # (month, payment index, case_id)
-
-    @property
-    def size(self) -> int:
-        return len(self.members)
-
-    def amount_for_year(self, year: int) -> int:
-        """Regular monthly payment (cents) in a calendar year: lower before the standard rose."""
-        ref = standard(self.district, self.ref_year)
-        now = standard(self.district, year)
-        if now >= ref:
-            return self.monthly
-        return round(self.monthly * now / ref / 100.0) * 100
-
-    def regular(self, m: int) -> int:
-        """Cents regularly paid for month m (0 outside the schedule)."""
-        if m < self.first_m or m > self.last_m:
-            return 0
-        return self.amount_for_year(m // 12)
-
-    def payments(self, m: int) -> list[int]:
-        """The payments (cents) of month m."""
-        if m in self.override:
-            return self.override[m]
-        r = self.regular(m)
-        return [r] if r else []
-
-    def paid(self, m: int) -> int:
-        """All cents paid for month m."""
-        return sum(self.payments(m))
-
-    def paid_months(self) -> list[int]:
-        ms_ = set(range(self.first_m, self.last_m + 1)) | set(self.override)
-        return sorted(m for m in ms_ if self.paid(m) > 0)
-
-    def paid_between(self, lo: int, hi: int) -> int:
-        """Cents paid for months lo..hi inclusive."""
-        return sum(self.paid(m) for m in self.paid_months() if lo <= m <= hi)
-
-    def recompute_amount(self) -> None:
-        """Re-derive monthly_amount (低保: gap to the standard) after size/income changed."""
-        std = standard(self.district, self.ref_year)
-        if self.benefit_type == "低保":
-            gap = int(self.size * std * 100 - self.declared)
-            self.monthly = max(gap, int(std * 30)) // 100 * 100
-        elif self.benefit_type == "低保边缘":
-            self.monthly = round(self.size * std * 0.3) * 100
-
-
-@dataclass
-class Case:
-    """One answer-key row."""
-
-    case_id: int
-    kind: str  # planted | decoy
-    rule_id: str
-    house: RHouse
-    pidx: int
-    difficulty: str
-    note: str
-    amount: int | None = None  # cents, exact checks only
-    evidence_extract: str = ""
 
 
 class City:
@@ -355,7 +229,7 @@ class City:
         pid, name = self.pid(p), self.pname(p)
         defects: list[tuple[str, str, str]] = []
         if difficulty == "traditional":
-            t = nm.to_traditional(name)
+            t = to_traditional(name)
             if t != name and name_col is not None:
                 name = t
                 defects.append((name_col, "name_traditional", "repaired"))
@@ -436,124 +310,3 @@ class City:
         c = Case(len(self.cases) + 1, kind, rule_id, house, pidx, difficulty, note, amount)
         self.cases.append(c)
         return c
-
-    # ------------------------------------------------------------ recipients tables
-    def build_recipient_tables(self) -> None:
-        """recipients_households, recipients_members and benefit_payments from the houses."""
-        th = self.tables["recipients_households"]
-        tm = self.tables["recipients_members"]
-        tp = self.tables["benefit_payments"]
-        houses = self.houses
-        hh_rows = pl.DataFrame(
-            {
-                "household_id": [h.hid for h in houses],
-                "benefit_type": [h.benefit_type for h in houses],
-                "district_code": [str(h.district) for h in houses],
-                "township": [h.township for h in houses],
-                "address": [h.address for h in houses],
-                "status": [h.status for h in houses],
-                "start_date": [ds(h.start) for h in houses],
-                "end_date": [ds(h.end) for h in houses],
-                "monthly_amount": [mo(h.monthly) for h in houses],
-                "declared_monthly_income": [mo(h.declared) for h in houses],
-                "member_count": [str(h.size) for h in houses],
-            }
-        )
-        th.add_frame(hh_rows, protected=np.array([h.protected for h in houses]))
-
-        # members
-        pop = self.pop
-        rows_hid, rows_p, rows_rel, rows_id, rows_name, prot = [], [], [], [], [], []
-        for h in houses:
-            for m in h.members:
-                rows_hid.append(h.hid)
-                rows_p.append(m.pidx)
-                rows_rel.append(RELATIONS[m.relation])
-                rows_id.append(m.id_str)
-                rows_name.append(m.name_str)
-                prot.append(h.protected)
-        p_arr = np.array(rows_p, dtype=np.int64)
-        df = pl.DataFrame(
-            {
-                "household_id": rows_hid,
-                "id_no": rows_id,
-                "name": rows_name,
-                "sex": np.where(pop.male[p_arr], "男", "女"),
-                "birth_date": days_series(pop.birth[p_arr]),
-                "relation": rows_rel,
-            }
-        )
-        uids = tm.add_frame(df, protected=np.array(prot))
-        k = 0
-        for h in houses:
-            for m in h.members:
-                uid = int(uids[k])
-                k += 1
-                for col, kind, exp in m.defects:
-                    tm.defect(uid, col, kind, exp)
-                tm.link(uid, "member", self.pid(m.pidx), m.link_kind, m.link_diff)
-                for t in m.tags:
-                    tm.tag(t, uid)
-
-        # payments: regular schedule, vectorised; overridden months added row by row
-        first = np.array([h.first_m for h in houses])
-        last = np.array([h.last_m for h in houses])
-        n_m = np.maximum(last - first + 1, 0)
-        hidx = np.repeat(np.arange(len(houses)), n_m)
-        offs = np.arange(int(n_m.sum())) - np.repeat(np.cumsum(n_m) - n_m, n_m)
-        month = first[hidx] + offs
-        cents = np.zeros(len(month), dtype=np.int64)
-        for y in np.unique(month // 12).tolist():
-            sel = month // 12 == y
-            by_house = np.array([h.amount_for_year(int(y)) for h in houses], dtype=np.int64)
-            cents[sel] = by_house[hidx[sel]]
-        head_id = []
-        for h in houses:
-            head = next((m for m in h.members if m.relation == ROLE_HEAD), h.members[0])
-            head_id.append(self.pid(head.pidx))
-        head_s = pl.Series(head_id, dtype=pl.String)
-        hid_s = pl.Series([h.hid for h in houses], dtype=pl.String)
-        prot_h = np.array([h.protected for h in houses])
-        drop = np.zeros(len(month), dtype=bool)
-        over_idx = [h.idx for h in houses if h.override or h.pay_tag]
-        row_of: dict[tuple[int, int], int] = {}
-        if over_idx:
-            sel = np.flatnonzero(np.isin(hidx, np.array(over_idx)))
-            row_of = {(int(hidx[i]), int(month[i])): int(i) for i in sel}
-            for hi in over_idx:
-                for mo_ in houses[hi].override:
-                    if (hi, mo_) in row_of:
-                        drop[row_of[(hi, mo_)]] = True
-        keep = ~drop
-        reg = pl.DataFrame(
-            {
-                "household_id": hid_s.gather(hidx[keep]),
-                "pay_month": month_series(month[keep]),
-                "amount": money_series(cents[keep]),
-                "payee_id_no": head_s.gather(hidx[keep]),
-            }
-        )
-        uids = tp.add_frame(reg, protected=prot_h[hidx[keep]])
-        tp.link_many(uids, "payee", head_s.gather(hidx[keep]), "background")
-        kept_uid = np.full(len(month), -1)
-        kept_uid[keep] = uids
-        for h in houses:
-            tagged = False
-            for pm in sorted(h.override):
-                for j, c in enumerate(h.override[pm]):
-                    uid = tp.add_row(
-                        {
-                            "household_id": h.hid,
-                            "pay_month": f"{pm // 12:04d}-{pm % 12 + 1:02d}",
-                            "amount": mo(c),
-                            "payee_id_no": head_id[h.idx],
-                        },
-                        protected=h.protected,
-                    )
-                    tp.link(uid, "payee", head_id[h.idx], "background", "clean")
-                    if h.pay_tag and h.pay_tag[:2] == (pm, j):
-                        tp.tag(h.pay_tag[2], uid)
-                        tagged = True
-            if h.pay_tag and not tagged:
-                tm_, _, cid = h.pay_tag
-                tp.tag(cid, int(kept_uid[row_of[(h.idx, tm_)]]))

@@ -35,13 +35,6 @@ def id_is_valid(id_no: str) -> bool:
     )
 
 
-def mask_id(id_no: str) -> str:
-    """Mask an ID as the outputs do: first 6 and last 4 kept, 8 ``*`` between."""
-    if not id_no:
-        return ""
-    return f"{id_no[:6]}********{id_no[-4:]}"
-
-
 def make_id_numbers(
     region: np.ndarray, birth_days: np.ndarray, male: np.ndarray, rng: np.random.Generator
 ) -> pl.Series:

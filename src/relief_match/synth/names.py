@@ -7,11 +7,10 @@ namesakes (王伟, 李娜, 陈静 ...) collide as they do in a real city.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
-
 import numpy as np
 import polars as pl
+
+from relief_match.text import to_traditional
 
 # (surname, weight): national frequency (per cent), then regional boosts below.
 _SURNAMES: list[tuple[str, float]] = [
@@ -127,18 +126,6 @@ def minority_names(rng: np.random.Generator, male: np.ndarray) -> list[str]:
         father = _MINORITY_MALE[int(rng.integers(0, len(_MINORITY_MALE)))]
         res.append(f"{given}·{father}")
     return res
-
-
-@lru_cache(maxsize=1)
-def _s2t() -> Any:
-    import opencc
-
-    return opencc.OpenCC("s2t")
-
-
-def to_traditional(name: str) -> str:
-    """The name in traditional characters (may equal the input)."""
-    return str(_s2t().convert(name))
 
 
 def has_traditional_form(name: str) -> bool:
