@@ -13,7 +13,6 @@ import xlsxwriter
 from stdnum.cn import uscc
 
 from relief_match.catalog import ExtractSpec, load_catalog
-from relief_match.db import query_pl
 from relief_match.ingest.readers import read_any
 from relief_match.validate.delivery import ingest_delivery
 
@@ -154,13 +153,13 @@ def test_every_extract_with_every_defect_kind_is_read_and_reconciled(tmp_path: P
     con = duckdb.connect()
     report = ingest_delivery(tmp_path, CATALOG, con)
     assert report.available == set(CATALOG.extracts)
-    q = query_pl(con, "SELECT * FROM _rm_quarantine")
+    q = con.sql("SELECT * FROM _rm_quarantine").pl()
     for ex in report.extracts:
         assert ex.reconciles, ex.extract
         exp = expected[ex.extract]
         qx = q.filter(pl.col("extract") == ex.extract)
         quarantined_rows = set(qx["row"].to_list())
-        staged_rows = set(query_pl(con, f"SELECT _row FROM {ex.extract}")["_row"].to_list())
+        staged_rows = set(con.sql(f"SELECT _row FROM {ex.extract}").pl()["_row"].to_list())
         for row, col, outcome in exp:
             if outcome in ("quarantined", "duplicate_row", "ragged_row", "totals_row", "blank_row"):
                 assert row in quarantined_rows, (ex.extract, row, col, outcome)
@@ -181,9 +180,9 @@ def test_repairs_are_counted_by_kind(tmp_path: Path) -> None:
     con = duckdb.connect()
     ingest_delivery(tmp_path, CATALOG, con)
     kinds = set(
-        query_pl(con, "SELECT DISTINCT kind FROM _rm_repairs WHERE extract='recipients_members'")[
-            "kind"
-        ].to_list()
+        con.sql("SELECT DISTINCT kind FROM _rm_repairs WHERE extract='recipients_members'")
+        .pl()["kind"]
+        .to_list()
     )
     assert {"id15to18", "fullwidth", "traditional", "note_removed"} <= kinds
 
@@ -232,7 +231,7 @@ def test_xlsx_with_excel_dates_and_serials(tmp_path: Path) -> None:
     rep = ingest_delivery(tmp_path, CATALOG, con)
     ex = next(e for e in rep.extracts if e.extract == "recipients_members")
     assert ex.rows_used == 2 and ex.formats == ["xlsx"]
-    births = query_pl(con, "SELECT birth_date FROM recipients_members ORDER BY _row")
+    births = con.sql("SELECT birth_date FROM recipients_members ORDER BY _row").pl()
     assert births["birth_date"].cast(pl.String).to_list() == ["1990-01-01", "1990-01-01"]
 
 

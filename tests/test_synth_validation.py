@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from relief_match.catalog import load_catalog
-from relief_match.db import query_pl, table_exists
+from relief_match.db import table_exists
 from relief_match.synth import generate
 from relief_match.validate.delivery import ingest_delivery
 
@@ -42,7 +42,7 @@ def test_quarantine_holds_exactly_the_unrepairable_defects(staged) -> None:  # t
     expected = set(
         defects.filter(pl.col("expected") == "quarantined").select("file", "row").iter_rows()
     )
-    got = set(query_pl(con, "SELECT file, row FROM _rm_quarantine").iter_rows())
+    got = set(con.sql("SELECT file, row FROM _rm_quarantine").pl().iter_rows())
     assert got == expected
 
 
@@ -50,10 +50,9 @@ def test_repaired_and_kept_defects_are_used(staged) -> None:  # type: ignore[no-
     con, defects = staged
     tables = [e.extract for e in load_catalog() if table_exists(con, e.extract)]
     used = set(
-        query_pl(
-            con,
-            " UNION ALL ".join(f"SELECT _file AS file, _row AS row FROM {t}" for t in tables),
-        ).iter_rows()
+        con.sql(" UNION ALL ".join(f"SELECT _file AS file, _row AS row FROM {t}" for t in tables))
+        .pl()
+        .iter_rows()
     )
     quarantined = set(
         defects.filter(pl.col("expected") == "quarantined").select("file", "row").iter_rows()

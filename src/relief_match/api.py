@@ -285,15 +285,14 @@ def command_session(
 
 def person_refs(catalog: Catalog, available: set[str]) -> list[Any]:
     """The linker's reference specs, from the schemas' ``person_refs``."""
-    from relief_match.link import PersonRefSpec
+    from relief_match.link import PersonReference
 
-    refs = []
-    for spec in catalog:
-        if spec.extract not in available:
-            continue
-        for r in spec.person_refs:
-            refs.append(PersonRefSpec.from_mapping(spec.extract, r.model_dump(exclude_none=True)))
-    return refs
+    return [
+        PersonReference.from_schema(spec.extract, r)
+        for spec in catalog
+        if spec.extract in available
+        for r in spec.person_refs
+    ]
 
 
 def _linkage_paths(cfg: RunConfig) -> tuple[Path, Path]:

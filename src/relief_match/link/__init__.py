@@ -28,16 +28,11 @@ from relief_match.link.reports import LinkReport, TrainReport
 from relief_match.link.settings import LinkSettings, load_settings
 from relief_match.link.training import train_linker
 
-#: Former name of :class:`PersonReference`, kept until ``api.person_refs``
-#: builds references with ``PersonReference.from_schema``.
-PersonRefSpec = PersonReference
-
 __all__ = [
     "LINKS_COLUMNS",
     "LINKS_LAYOUT",
     "LinkReport",
     "LinkSettings",
-    "PersonRefSpec",
     "PersonReference",
     "TrainReport",
     "load_settings",
