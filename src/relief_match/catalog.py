@@ -209,17 +209,10 @@ class Catalog:
 
 
 def default_schemas_dir() -> Path:
-    """The ``schemas/`` folder shipped beside the package (source checkout)."""
-    return project_root() / "schemas"
+    """The shipped ``schemas/`` folder (package data, or the source checkout's)."""
+    from relief_match.resources import default_dir
 
-
-def project_root() -> Path:
-    """The project folder holding ``schemas/``, ``rules/`` and ``sample_data/``."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "schemas").is_dir() and (parent / "rules").is_dir():
-            return parent
-    return here.parents[2]
+    return default_dir("schemas")
 
 
 def load_catalog(schemas_dir: Path | None = None) -> Catalog:

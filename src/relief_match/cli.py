@@ -68,8 +68,8 @@ def _exit_codes() -> Iterator[None]:
             raise
         typer.secho(f"error: {exc.one_line()}", err=True, fg="red")
         raise typer.Exit(exc.exit_code) from None
-    except (typer.Exit, KeyboardInterrupt):
-        raise
+    except (typer.Exit, KeyboardInterrupt, typer.TyperException):
+        raise  # exits and usage errors (exit 2) are click's to report
     except Exception as exc:
         if _state["debug"]:
             raise
@@ -196,6 +196,22 @@ def evaluate(
             typer.echo(json.dumps(rep.asdict(), ensure_ascii=False, indent=2, default=str))
         else:
             typer.echo(rep.asstr())
+
+
+@app.command()
+def init(
+    target: Annotated[Path, typer.Argument(help="Folder for the bureau's copy.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing copy.")] = False,
+) -> None:
+    """Copy the shipped schemas and rules into TARGET, with a commented relief-match.toml."""
+    with _exit_codes():
+        from relief_match.scaffold import InitTargetError, init_project
+
+        try:
+            rep = init_project(target, force=force)
+        except InitTargetError as exc:
+            raise typer.BadParameter(str(exc), param_hint="TARGET") from None
+        typer.echo(rep.asstr())
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from relief_match.resources import DefaultName, default_dir
 from relief_match.errors import ConfigError
 
 ENV_PREFIX = "RELIEF_MATCH_"
@@ -47,10 +48,8 @@ MEMORY_SIZE_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(%|[KMGT]i?B|B|bytes)\s*$", re.I
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("relief_match_config_file", default=None)
 
 
-def _project_dir(name: str) -> Path:
-    from relief_match.catalog import project_root
-
-    return project_root() / name
+def _project_dir(name: DefaultName) -> Path:
+    return default_dir(name)
 
 
 def default_delivery() -> Path:
