@@ -19,14 +19,8 @@ from relief_match.rules import (
     load_checks,
     run_checks,
 )
-from relief_match.rules.schema import EXTRACTS, RM_TABLES, create_empty_table
-from relief_match.rules.testing import (
-    build_case_db,
-    compare,
-    load_case,
-    run_case,
-    with_param_overrides,
-)
+from relief_match.rules.schema import RM_TABLES, contract_extracts, create_empty_table
+from rules_harness import build_case_db, compare, load_case, run_case
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
@@ -51,6 +45,7 @@ CONTRACT_RULES = {
 }
 RULE_FILES = sorted(p.stem for p in (RULES / "checks").glob("*.yaml"))
 CASE_FILES = sorted(p.stem for p in CASES.glob("*.yaml"))
+EXTRACTS = contract_extracts()
 
 
 @pytest.fixture(scope="module")
@@ -269,8 +264,7 @@ def test_enterprise_checks_legal_representatives_without_the_shareholder_extract
 
 def test_parameters_are_bound_so_changing_params_changes_results(checks: CheckSet) -> None:
     case = load_case(CASES / "VEHICLE.yaml")
-    stricter = with_param_overrides(
-        checks,
+    stricter = checks.with_params(
         {"exempt_vehicle_types": ["摩托车", "低速货车", "三轮汽车", "残疾人专用车", "小型汽车"]},
     )
     found = {f["household_id"] for f in run_case(case, stricter)}
@@ -279,7 +273,7 @@ def test_parameters_are_bound_so_changing_params_changes_results(checks: CheckSe
 
 def test_a_weaker_link_threshold_lets_the_weak_link_through(checks: CheckSet) -> None:
     case = load_case(CASES / "VEHICLE.yaml")
-    looser = with_param_overrides(checks, {"min_link_probability": 0.8})
+    looser = checks.with_params({"min_link_probability": 0.8})
     found = {f["household_id"] for f in run_case(case, looser)}
     assert "H04" in found
 

@@ -97,7 +97,7 @@ def current_block(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Rewrite (or with ``--check`` verify) ``rules/README.md``."""
-    from relief_match.rules.engine import load_checks
+    from relief_match.rules.loader import load_checks
 
     args = sys.argv[1:] if argv is None else argv
     root = Path.cwd()

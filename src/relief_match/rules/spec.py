@@ -32,7 +32,7 @@ A check file (design.md §5)::
         source: ...
         valid_from: 2025-01-01
 
-The loader (:func:`relief_match.rules.engine.load_checks`) turns these into a
+The loader (:func:`relief_match.rules.loader.load_checks`) turns these into a
 :class:`CheckSet`; any problem in any file is collected into one
 :class:`RuleConfigError`.
 """
