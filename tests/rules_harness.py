@@ -40,6 +40,7 @@ entry's household (and person, when given).
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -130,9 +131,15 @@ def _expand(row: dict[str, Any], layout: Layout) -> list[dict[str, Any]]:
 
 
 def insert_rows(
-    con: duckdb.DuckDBPyConnection, name: str, layout: Layout, rows: list[dict[str, Any]]
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    layout: Layout,
+    rows: list[dict[str, Any]],
+    shuffle: random.Random | None = None,
 ) -> None:
     """Create table ``name`` with ``layout`` and insert literal rows (missing columns NULL).
+
+    With ``shuffle``, the rows (numbered first) are inserted in a random order.
 
     Raises:
         ValueError: for a column that is not in the layout.
@@ -152,6 +159,8 @@ def insert_rows(
                 next_row += 1
     if not expanded:
         return
+    if shuffle is not None:
+        shuffle.shuffle(expanded)
     cols = list(layout)
     con.executemany(
         f"INSERT INTO {quote_ident(name)} VALUES ({', '.join('?' for _ in cols)})",
@@ -159,8 +168,10 @@ def insert_rows(
     )
 
 
-def build_case_db(case: CaseFile, checks: CheckSet) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
-    """Create an in-memory DuckDB holding the case's tables.
+def build_case_db(
+    case: CaseFile, checks: CheckSet, shuffle: random.Random | None = None
+) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
+    """Create an in-memory DuckDB holding the case's tables (with ``shuffle``: in random order).
 
     Returns:
         ``(con, available)``: the connection and the extracts to treat as
@@ -179,7 +190,7 @@ def build_case_db(case: CaseFile, checks: CheckSet) -> tuple[duckdb.DuckDBPyConn
             continue
         if name not in checks.layouts:
             raise ValueError(f"unknown table {name!r} in case file")
-        insert_rows(con, name, checks.layouts[name], rows)
+        insert_rows(con, name, checks.layouts[name], rows, shuffle)
     roles = default_roles()
     links = [
         {
@@ -190,10 +201,10 @@ def build_case_db(case: CaseFile, checks: CheckSet) -> tuple[duckdb.DuckDBPyConn
         }
         for r in tables.get("_rm_links", [])
     ]
-    insert_rows(con, "_rm_links", RM_TABLES["_rm_links"], links)
+    insert_rows(con, "_rm_links", RM_TABLES["_rm_links"], links, shuffle)
     for name in ("_rm_member_person", "_rm_persons"):
         if name in tables:
-            insert_rows(con, name, RM_TABLES[name], tables[name])
+            insert_rows(con, name, RM_TABLES[name], tables[name], shuffle)
     if "_rm_member_person" not in tables:
         create_empty_table(con, "_rm_member_person", RM_TABLES["_rm_member_person"])
         con.execute(
@@ -217,10 +228,15 @@ def build_case_db(case: CaseFile, checks: CheckSet) -> tuple[duckdb.DuckDBPyConn
     return con, available
 
 
-def run_case(case: CaseFile, checks: CheckSet) -> list[dict[str, Any]]:
-    """Run the case's check on its tables and return the findings as dicts."""
+def run_case(
+    case: CaseFile, checks: CheckSet, shuffle: random.Random | None = None
+) -> list[dict[str, Any]]:
+    """Run the case's check on its tables and return the findings as dicts.
+
+    With ``shuffle``, every input table's rows are inserted in a random order.
+    """
     selected = checks.select([case.rule_id]).with_params(case.params)
-    con, available = build_case_db(case, selected)
+    con, available = build_case_db(case, selected, shuffle)
     try:
         run_checks(con, selected, case.as_of, available)
         cur = con.execute("SELECT * FROM _rm_findings ORDER BY household_id, person_id")

@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from relief_match.privacy import mask_id
+from relief_match.rules.relations import RELATIONS_BY_NAME, build_relation
 from relief_match.rules.spec import REQUIRED_OUTPUT_COLUMNS, CheckSet, LoadedCheck
 from relief_match.sqlident import quote_ident
 
@@ -203,16 +204,13 @@ def fill_context(con: duckdb.DuckDBPyConnection, existing: set[str]) -> None:
     that has ``_row`` and ``_file`` columns.
     """
     if "recipients_households" in existing:
+        build_relation(con, RELATIONS_BY_NAME["_rm_household"], {})
         con.execute(
             """
             UPDATE _rm_findings AS f
             SET district_code = coalesce(f.district_code, h.district_code),
                 benefit_type = coalesce(f.benefit_type, h.benefit_type)
-            FROM (
-                SELECT household_id, any_value(district_code) AS district_code,
-                       any_value(benefit_type) AS benefit_type
-                FROM recipients_households GROUP BY household_id
-            ) AS h
+            FROM _rm_household AS h
             WHERE h.household_id = f.household_id
             """
         )

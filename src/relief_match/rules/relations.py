@@ -15,7 +15,7 @@ relation built without its inputs.
 
 Example:
     >>> [r.name for r in RELATIONS]
-    ['_rm_member', '_rm_active_household', '_rm_household_pay']
+    ['_rm_household', '_rm_member', '_rm_active_household', '_rm_household_pay']
 """
 
 from __future__ import annotations
@@ -54,6 +54,38 @@ class Relation:
 
 
 RELATIONS: tuple[Relation, ...] = (
+    Relation(
+        name="_rm_household",
+        doc=(
+            "One row per household: each attribute as first recorded (the first "
+            "non-empty value in delivery order, when a household has several rows)."
+        ),
+        sql="""
+            SELECT household_id,
+                   arg_min(benefit_type, _row) FILTER (WHERE benefit_type IS NOT NULL) AS benefit_type,
+                   arg_min(district_code, _row) FILTER (WHERE district_code IS NOT NULL) AS district_code,
+                   arg_min(status, _row) FILTER (WHERE status IS NOT NULL) AS status,
+                   arg_min(end_date, _row) FILTER (WHERE end_date IS NOT NULL) AS end_date,
+                   arg_min(member_count, _row) FILTER (WHERE member_count IS NOT NULL) AS member_count,
+                   arg_min(monthly_amount, _row) FILTER (WHERE monthly_amount IS NOT NULL)
+                       AS monthly_amount,
+                   arg_min(declared_monthly_income, _row)
+                       FILTER (WHERE declared_monthly_income IS NOT NULL) AS declared_monthly_income
+            FROM recipients_households
+            GROUP BY household_id
+        """,
+        layout={
+            "household_id": "VARCHAR",
+            "benefit_type": "VARCHAR",
+            "district_code": "VARCHAR",
+            "status": "VARCHAR",
+            "end_date": "DATE",
+            "member_count": "BIGINT",
+            "monthly_amount": "DOUBLE",
+            "declared_monthly_income": "DOUBLE",
+        },
+        sources=("recipients_households",),
+    ),
     Relation(
         name="_rm_member",
         doc=(
