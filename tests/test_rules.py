@@ -10,10 +10,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import sqlglot
 import yaml
+from sqlglot import exp
 
+from relief_match.errors import InternalError
 from relief_match.rules import (
     FINDINGS_COLUMNS,
+    RELATIONS,
     CheckSet,
     RuleConfigError,
     RuleRunError,
@@ -111,6 +115,7 @@ def test_params_include_the_briefed_thresholds(checks: CheckSet) -> None:
 
 
 def test_every_check_is_documented_in_rules_readme(checks: CheckSet) -> None:
+    from relief_match.rules import docs
     from relief_match.rules.docs import current_block, render_checks
 
     readme = (RULES / "README.md").read_text(encoding="utf-8")
@@ -123,6 +128,10 @@ def test_every_check_is_documented_in_rules_readme(checks: CheckSet) -> None:
         for near in check.spec.near_misses:
             assert f"`{near.id}`" in section, (check.id, near.id)
     assert current_block(readme) == render_checks(checks), (
+        "rules/README.md is out of date: run python -m relief_match.rules.docs"
+    )
+    relations = current_block(readme, docs.RELATIONS_START, docs.RELATIONS_END)
+    assert relations == docs.render_relations(), (
         "rules/README.md is out of date: run python -m relief_match.rules.docs"
     )
 
@@ -325,6 +334,7 @@ _PARAMS = """
 params:
   min_link_probability: {value: 0.9, source: test, valid_from: 2026-01-01}
   counted_vehicle_statuses: {value: [正常], source: test, valid_from: 2026-01-01}
+  active_household_statuses: {value: [在保], source: test, valid_from: 2026-01-01}
 """
 
 _GOOD = """
@@ -478,3 +488,63 @@ def test_case_files_are_valid_yaml_with_rule_ids_matching_their_names() -> None:
     for path in CASES.glob("*.yaml"):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         assert data["rule_id"] == path.stem
+
+
+# --------------------------------------------------------------------------- shared relations
+
+
+def test_each_relation_declares_the_columns_and_sources_of_its_sql(checks: CheckSet) -> None:
+    from relief_match.rules.dry_run import bind_connection
+
+    assert checks.layouts is not None
+    con = bind_connection(checks.layouts, checks.params)
+    for relation in RELATIONS:
+        described = {r[0]: r[1] for r in con.execute(f"DESCRIBE {relation.name}").fetchall()}
+        assert described == relation.layout, relation.name
+        read = {t.name for t in sqlglot.parse_one(relation.sql, read="duckdb").find_all(exp.Table)}
+        assert read == set(relation.sources), relation.name
+    con.close()
+
+
+def test_checks_read_the_shared_relations_and_what_they_are_built_from(checks: CheckSet) -> None:
+    readers = {r.name: [c.id for c in checks if r.name in c.tables] for r in RELATIONS}
+    assert all(len(ids) >= 3 for ids in readers.values()), readers
+    vehicle = checks.get("VEHICLE").tables
+    assert {"_rm_member", "_rm_member_person", "recipients_members"} <= vehicle
+    for check in checks:
+        assert "mem AS (" not in check.spec.sql and "pay AS (" not in check.spec.sql, check.id
+
+
+def test_a_check_reading_a_relation_requires_its_sources_and_declares_its_params(
+    tmp_path: Path,
+) -> None:
+    text = _GOOD.replace("{id}", "R").replace(
+        "JOIN benefit_payments AS p ON p.household_id = m.household_id\n",
+        "JOIN benefit_payments AS p ON p.household_id = m.household_id\n"
+        "  JOIN _rm_active_household AS act ON act.household_id = m.household_id\n",
+    )
+    rules = _write_rules(tmp_path, {"R": text})
+    with pytest.raises(RuleConfigError) as err:
+        load_checks(rules, SCHEMAS)
+    messages = [m for _, m in err.value.problems]
+    assert any("add 'recipients_households' to requires" in m for m in messages), messages
+    assert any("add 'active_household_statuses' to params" in m for m in messages), messages
+
+
+def test_the_statement_guard_fails_loudly_when_sqlglot_lacks_a_class(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from relief_match.rules import analyse
+
+    monkeypatch.setattr(analyse, "FORBIDDEN_STATEMENTS", (*analyse.FORBIDDEN_STATEMENTS, "Nope"))
+    with pytest.raises(InternalError, match="Nope"):
+        load_checks(RULES, SCHEMAS)
+
+
+def test_the_statement_guard_rejects_what_duckdb_could_run_besides_a_query() -> None:
+    from relief_match.rules.analyse import forbidden_statement_classes
+
+    forbidden = forbidden_statement_classes()
+    for sql in ("LOAD httpfs", "INSTALL httpfs", "ATTACH 'x.db'", "COPY t TO 'x'", "SET threads=1"):
+        stmt = sqlglot.parse_one(sql, read="duckdb")
+        assert isinstance(stmt, forbidden), sql

@@ -337,7 +337,9 @@ def analyse_check(
 
     output_columns: tuple[str, ...] | None = None
     if rules.layouts is not None and rules.bind_con is not None and len(problems) == n_before:
-        output_columns = bind_check(spec, stmt, tables, rules.params, rules.layouts, bad, rules.bind_con)
+        output_columns = bind_check(
+            spec, stmt, tables, rules.params, rules.layouts, bad, rules.bind_con
+        )
         if output_columns is not None:
             _check_output(spec, output_columns, fields, rules, bad)
 
@@ -346,7 +348,6 @@ def analyse_check(
     return LoadedCheck(
         spec=spec,
         path=path,
-        placeholders=frozenset(placeholders),
         tables=frozenset(tables | through),
         output_columns=output_columns,
     )

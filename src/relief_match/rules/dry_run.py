@@ -16,7 +16,12 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.qualify import qualify
 
-from relief_match.rules.binding import bind_values, check_sql, param_table_layout, register_param_table
+from relief_match.rules.binding import (
+    bind_values,
+    check_sql,
+    param_table_layout,
+    register_param_table,
+)
 from relief_match.rules.relations import RELATIONS, RELATIONS_BY_NAME, build_relation
 from relief_match.rules.schema import PARAM_TABLE_PREFIX, RM_TABLES, Layout, create_empty_table
 from relief_match.rules.spec import CheckSpec, ParamSpec

@@ -49,6 +49,7 @@ FINDINGS_COLUMNS: dict[str, str] = {
 #: Link routes a finding may carry (``None``: the finding rests on no person link).
 ROUTES: frozenset[str] = frozenset({"exact", "repaired_id", "probabilistic"})
 
+
 class _ReasonFormatter(string.Formatter):
     """str.format that renders missing values as '—' and dates without a time."""
 
@@ -239,5 +240,3 @@ def fill_context(con: duckdb.DuckDBPyConnection, existing: set[str]) -> None:
             """,
             [name],
         )
-
-

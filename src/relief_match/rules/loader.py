@@ -72,7 +72,7 @@ def load_checks(rules_dir: Path, schemas_dir: Path | None = None) -> CheckSet:
     if problems:
         raise RuleConfigError(problems)
     loaded.sort(key=lambda c: c.id)
-    return CheckSet(checks=tuple(loaded), params=params, layouts=layouts, rules_dir=rules_dir)
+    return CheckSet(checks=tuple(loaded), params=params, layouts=layouts)
 
 
 def _load_layouts(schemas_dir: Path | None, problems: Problems) -> dict[str, Layout] | None:

@@ -143,7 +143,7 @@ RELATIONS: tuple[Relation, ...] = (
 RELATIONS_BY_NAME: dict[str, Relation] = {r.name: r for r in RELATIONS}
 
 
-def relation_values(relation: Relation, params: Mapping[str, ParamSpec]) -> dict[str, Any]:
+def _relation_values(relation: Relation, params: Mapping[str, ParamSpec]) -> dict[str, Any]:
     """The values bound to a relation's ``$name`` placeholders.
 
     Raises:
@@ -167,7 +167,7 @@ def build_relation(
     """
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {quote_ident(relation.name)} AS {relation.sql}",
-        relation_values(relation, params),
+        _relation_values(relation, params),
     )
 
 

@@ -30,6 +30,7 @@ CHECKS_COLUMNS: dict[str, str] = {
     "substituted": "VARCHAR",
 }
 
+
 class RuleRunError(InternalError):
     """A check could not run (SQL error, bad result) or the link tables are missing.
 
