@@ -443,16 +443,23 @@ def test_a_param_missing_from_params_yaml_is_reported(tmp_path: Path) -> None:
     assert any("no_such_param" in m for _, m in err.value.problems)
 
 
-def test_a_check_reading_a_link_unfiltered_by_probability_is_rejected(tmp_path: Path) -> None:
-    text = _GOOD.replace("{id}", "U").replace(
+def _problems_with_another_join(tmp_path: Path, join: str) -> list[str]:
+    """Load the good check with one more JOIN line; return the loader's messages."""
+    text = _GOOD.replace("{id}", "J").replace(
         "JOIN benefit_payments AS p ON p.household_id = m.household_id\n",
-        "JOIN benefit_payments AS p ON p.household_id = m.household_id\n"
-        "  JOIN _rm_links AS l2 ON l2.extract = 'motor_vehicles' AND l2.row = v._row\n",
+        f"JOIN benefit_payments AS p ON p.household_id = m.household_id\n  {join}\n",
     )
-    rules = _write_rules(tmp_path, {"U": text})
+    rules = _write_rules(tmp_path, {"J": text})
     with pytest.raises(RuleConfigError) as err:
         load_checks(rules, SCHEMAS)
-    assert any("filter every link reference" in m for _, m in err.value.problems)
+    return [m for _, m in err.value.problems]
+
+
+def test_a_check_reading_a_link_unfiltered_by_probability_is_rejected(tmp_path: Path) -> None:
+    messages = _problems_with_another_join(
+        tmp_path, "JOIN _rm_links AS l2 ON l2.extract = 'motor_vehicles' AND l2.row = v._row"
+    )
+    assert any("filter every link reference" in m for m in messages), messages
 
 
 def test_a_finding_on_a_link_below_the_threshold_fails_the_check(tmp_path: Path) -> None:
@@ -518,15 +525,9 @@ def test_checks_read_the_shared_relations_and_what_they_are_built_from(checks: C
 def test_a_check_reading_a_relation_requires_its_sources_and_declares_its_params(
     tmp_path: Path,
 ) -> None:
-    text = _GOOD.replace("{id}", "R").replace(
-        "JOIN benefit_payments AS p ON p.household_id = m.household_id\n",
-        "JOIN benefit_payments AS p ON p.household_id = m.household_id\n"
-        "  JOIN _rm_active_household AS act ON act.household_id = m.household_id\n",
+    messages = _problems_with_another_join(
+        tmp_path, "JOIN _rm_active_household AS act ON act.household_id = m.household_id"
     )
-    rules = _write_rules(tmp_path, {"R": text})
-    with pytest.raises(RuleConfigError) as err:
-        load_checks(rules, SCHEMAS)
-    messages = [m for _, m in err.value.problems]
     assert any("add 'recipients_households' to requires" in m for m in messages), messages
     assert any("add 'active_household_statuses' to params" in m for m in messages), messages
 
