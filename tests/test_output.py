@@ -20,7 +20,7 @@ from relief_match.output import (
 )
 from relief_match.rank import rank_findings
 from relief_match.rules import load_checks, run_checks
-from relief_match.rules.testing import build_case_db, load_case
+from rules_harness import build_case_db, load_case
 
 ROOT = Path(__file__).resolve().parents[1]
 BOM = b"\xef\xbb\xbf"

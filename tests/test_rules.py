@@ -3,30 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 import textwrap
 from pathlib import Path
 
 import duckdb
 import pytest
+import sqlglot
 import yaml
+from sqlglot import exp
 
+from relief_match.errors import InternalError
 from relief_match.rules import (
     FINDINGS_COLUMNS,
+    RELATIONS,
     CheckSet,
     RuleConfigError,
     RuleRunError,
     load_checks,
     run_checks,
 )
-from relief_match.rules.schema import EXTRACTS, RM_TABLES, create_empty_table
-from relief_match.rules.testing import (
-    build_case_db,
-    compare,
-    load_case,
-    run_case,
-    with_param_overrides,
-)
+from relief_match.rules.schema import RM_TABLES, contract_extracts, create_empty_table
+from rules_harness import build_case_db, compare, load_case, run_case
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
@@ -51,6 +50,7 @@ CONTRACT_RULES = {
 }
 RULE_FILES = sorted(p.stem for p in (RULES / "checks").glob("*.yaml"))
 CASE_FILES = sorted(p.stem for p in CASES.glob("*.yaml"))
+EXTRACTS = contract_extracts()
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +115,7 @@ def test_params_include_the_briefed_thresholds(checks: CheckSet) -> None:
 
 
 def test_every_check_is_documented_in_rules_readme(checks: CheckSet) -> None:
+    from relief_match.rules import docs
     from relief_match.rules.docs import current_block, render_checks
 
     readme = (RULES / "README.md").read_text(encoding="utf-8")
@@ -127,6 +128,10 @@ def test_every_check_is_documented_in_rules_readme(checks: CheckSet) -> None:
         for near in check.spec.near_misses:
             assert f"`{near.id}`" in section, (check.id, near.id)
     assert current_block(readme) == render_checks(checks), (
+        "rules/README.md is out of date: run python -m relief_match.rules.docs"
+    )
+    relations = current_block(readme, docs.RELATIONS_START, docs.RELATIONS_END)
+    assert relations == docs.render_relations(), (
         "rules/README.md is out of date: run python -m relief_match.rules.docs"
     )
 
@@ -172,6 +177,23 @@ def test_check_finds_exactly_the_expected_findings(checks: CheckSet, rule_id: st
         else:
             assert f["amount_at_risk"] is not None
             assert f["amount_is_estimate"] is (kind == "estimate")
+
+
+@pytest.mark.parametrize("rule_id", CASE_FILES)
+def test_shuffled_input_rows_give_the_same_findings_and_evidence(
+    checks: CheckSet, rule_id: str
+) -> None:
+    """Every tie a check breaks (arg_max, row_number, ...) is broken on content:
+    the order in which rows sit in the tables changes no finding and no cited row."""
+    case = load_case(CASES / f"{rule_id}.yaml")
+
+    def findings(seed: int | None) -> list[tuple[object, ...]]:
+        shuffle = None if seed is None else random.Random(seed)
+        return sorted(tuple(map(repr, f.values())) for f in run_case(case, checks, shuffle))
+
+    reference = findings(None)
+    for seed in range(4):
+        assert findings(seed) == reference, f"{rule_id}: findings depend on row order (seed {seed})"
 
 
 def test_exact_amounts_are_asserted_in_every_exact_case(checks: CheckSet) -> None:
@@ -269,8 +291,7 @@ def test_enterprise_checks_legal_representatives_without_the_shareholder_extract
 
 def test_parameters_are_bound_so_changing_params_changes_results(checks: CheckSet) -> None:
     case = load_case(CASES / "VEHICLE.yaml")
-    stricter = with_param_overrides(
-        checks,
+    stricter = checks.with_params(
         {"exempt_vehicle_types": ["摩托车", "低速货车", "三轮汽车", "残疾人专用车", "小型汽车"]},
     )
     found = {f["household_id"] for f in run_case(case, stricter)}
@@ -279,7 +300,7 @@ def test_parameters_are_bound_so_changing_params_changes_results(checks: CheckSe
 
 def test_a_weaker_link_threshold_lets_the_weak_link_through(checks: CheckSet) -> None:
     case = load_case(CASES / "VEHICLE.yaml")
-    looser = with_param_overrides(checks, {"min_link_probability": 0.8})
+    looser = checks.with_params({"min_link_probability": 0.8})
     found = {f["household_id"] for f in run_case(case, looser)}
     assert "H04" in found
 
@@ -313,6 +334,7 @@ _PARAMS = """
 params:
   min_link_probability: {value: 0.9, source: test, valid_from: 2026-01-01}
   counted_vehicle_statuses: {value: [正常], source: test, valid_from: 2026-01-01}
+  active_household_statuses: {value: [在保], source: test, valid_from: 2026-01-01}
 """
 
 _GOOD = """
@@ -421,16 +443,23 @@ def test_a_param_missing_from_params_yaml_is_reported(tmp_path: Path) -> None:
     assert any("no_such_param" in m for _, m in err.value.problems)
 
 
-def test_a_check_reading_a_link_unfiltered_by_probability_is_rejected(tmp_path: Path) -> None:
-    text = _GOOD.replace("{id}", "U").replace(
+def _problems_with_another_join(tmp_path: Path, join: str) -> list[str]:
+    """Load the good check with one more JOIN line; return the loader's messages."""
+    text = _GOOD.replace("{id}", "J").replace(
         "JOIN benefit_payments AS p ON p.household_id = m.household_id\n",
-        "JOIN benefit_payments AS p ON p.household_id = m.household_id\n"
-        "  JOIN _rm_links AS l2 ON l2.extract = 'motor_vehicles' AND l2.row = v._row\n",
+        f"JOIN benefit_payments AS p ON p.household_id = m.household_id\n  {join}\n",
     )
-    rules = _write_rules(tmp_path, {"U": text})
+    rules = _write_rules(tmp_path, {"J": text})
     with pytest.raises(RuleConfigError) as err:
         load_checks(rules, SCHEMAS)
-    assert any("filter every link reference" in m for _, m in err.value.problems)
+    return [m for _, m in err.value.problems]
+
+
+def test_a_check_reading_a_link_unfiltered_by_probability_is_rejected(tmp_path: Path) -> None:
+    messages = _problems_with_another_join(
+        tmp_path, "JOIN _rm_links AS l2 ON l2.extract = 'motor_vehicles' AND l2.row = v._row"
+    )
+    assert any("filter every link reference" in m for m in messages), messages
 
 
 def test_a_finding_on_a_link_below_the_threshold_fails_the_check(tmp_path: Path) -> None:
@@ -466,3 +495,57 @@ def test_case_files_are_valid_yaml_with_rule_ids_matching_their_names() -> None:
     for path in CASES.glob("*.yaml"):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         assert data["rule_id"] == path.stem
+
+
+# --------------------------------------------------------------------------- shared relations
+
+
+def test_each_relation_declares_the_columns_and_sources_of_its_sql(checks: CheckSet) -> None:
+    from relief_match.rules.dry_run import bind_connection
+
+    assert checks.layouts is not None
+    con = bind_connection(checks.layouts, checks.params)
+    for relation in RELATIONS:
+        described = {r[0]: r[1] for r in con.execute(f"DESCRIBE {relation.name}").fetchall()}
+        assert described == relation.layout, relation.name
+        read = {t.name for t in sqlglot.parse_one(relation.sql, read="duckdb").find_all(exp.Table)}
+        assert read == set(relation.sources), relation.name
+    con.close()
+
+
+def test_checks_read_the_shared_relations_and_what_they_are_built_from(checks: CheckSet) -> None:
+    readers = {r.name: [c.id for c in checks if r.name in c.tables] for r in RELATIONS}
+    assert all(len(ids) >= 3 for ids in readers.values()), readers
+    vehicle = checks.get("VEHICLE").tables
+    assert {"_rm_member", "_rm_member_person", "recipients_members"} <= vehicle
+    for check in checks:
+        assert "mem AS (" not in check.spec.sql and "pay AS (" not in check.spec.sql, check.id
+
+
+def test_a_check_reading_a_relation_requires_its_sources_and_declares_its_params(
+    tmp_path: Path,
+) -> None:
+    messages = _problems_with_another_join(
+        tmp_path, "JOIN _rm_active_household AS act ON act.household_id = m.household_id"
+    )
+    assert any("add 'recipients_households' to requires" in m for m in messages), messages
+    assert any("add 'active_household_statuses' to params" in m for m in messages), messages
+
+
+def test_the_statement_guard_fails_loudly_when_sqlglot_lacks_a_class(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from relief_match.rules import analyse
+
+    monkeypatch.setattr(analyse, "FORBIDDEN_STATEMENTS", (*analyse.FORBIDDEN_STATEMENTS, "Nope"))
+    with pytest.raises(InternalError, match="Nope"):
+        load_checks(RULES, SCHEMAS)
+
+
+def test_the_statement_guard_rejects_what_duckdb_could_run_besides_a_query() -> None:
+    from relief_match.rules.analyse import forbidden_statement_classes
+
+    forbidden = forbidden_statement_classes()
+    for sql in ("LOAD httpfs", "INSTALL httpfs", "ATTACH 'x.db'", "COPY t TO 'x'", "SET threads=1"):
+        stmt = sqlglot.parse_one(sql, read="duckdb")
+        assert isinstance(stmt, forbidden), sql

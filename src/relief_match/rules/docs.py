@@ -1,8 +1,11 @@
-"""Render the per-check sections of ``rules/README.md`` from the check files.
+"""Render the generated parts of ``rules/README.md``: the checks and the shared relations.
 
-The check files are the one declaration of each check; the README's sections
-between ``<!-- checks:start -->`` and ``<!-- checks:end -->`` are generated
-from them so that the documentation cannot drift (a test compares them).
+The check files are the one declaration of each check, and
+:data:`~relief_match.rules.relations.RELATIONS` the one declaration of each
+shared relation; the README's sections between ``<!-- checks:start -->`` and
+``<!-- checks:end -->`` (and ``<!-- relations:start -->`` /
+``<!-- relations:end -->``) are generated from them so that the documentation
+cannot drift (a test compares them).
 
 Usage::
 
@@ -15,10 +18,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from relief_match.rules.relations import RELATIONS
 from relief_match.rules.spec import CheckSet
 
 START = "<!-- checks:start -->"
 END = "<!-- checks:end -->"
+RELATIONS_START = "<!-- relations:start -->"
+RELATIONS_END = "<!-- relations:end -->"
 
 _AMOUNT_ZH = {
     "exact": "exact (精确)",
@@ -74,43 +80,62 @@ def render_checks(checks: CheckSet) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def replace_block(text: str, block: str) -> str:
-    """Put ``block`` between the markers of ``text``.
+def render_relations() -> str:
+    """The generated Markdown table of the shared relations."""
+    out = [
+        "| relation | columns | one row is | parameters | built from |",
+        "|---|---|---|---|---|",
+    ]
+    for r in RELATIONS:
+        columns = ", ".join(f"`{c}` {t}" for c, t in r.layout.items())
+        params = ", ".join(f"`{p}`" for p in r.params) or "—"
+        sources = ", ".join(f"`{t}`" for t in r.sources)
+        out.append(f"| `{r.name}` | {columns} | {r.doc} | {params} | {sources} |")
+    return "\n".join(out) + "\n"
+
+
+def replace_block(text: str, block: str, start: str = START, end: str = END) -> str:
+    """Put ``block`` between the markers ``start`` and ``end`` of ``text``.
 
     Raises:
         ValueError: when the markers are missing.
     """
     try:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
     except ValueError as exc:
-        raise ValueError(f"README lacks the {START} / {END} markers") from exc
-    return f"{head}{START}\n\n{block}\n{END}{tail}"
+        raise ValueError(f"README lacks the {start} / {end} markers") from exc
+    return f"{head}{start}\n\n{block}\n{end}{tail}"
 
 
-def current_block(text: str) -> str:
+def current_block(text: str, start: str = START, end: str = END) -> str:
     """The text between the markers (stripped of the blank lines around it)."""
-    rest = text.split(START, 1)[1]
-    block = rest.split(END, 1)[0]
+    rest = text.split(start, 1)[1]
+    block = rest.split(end, 1)[0]
     return block.strip("\n") + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Rewrite (or with ``--check`` verify) ``rules/README.md``."""
-    from relief_match.rules.engine import load_checks
+    """Rewrite (or with ``--check`` verify) the generated parts of ``rules/README.md``."""
+    from relief_match.rules.loader import load_checks
 
     args = sys.argv[1:] if argv is None else argv
     root = Path.cwd()
     checks = load_checks(root / "rules", root / "schemas")
     readme = root / "rules" / "README.md"
     text = readme.read_text(encoding="utf-8")
-    block = render_checks(checks)
+    blocks = [
+        (render_checks(checks), START, END),
+        (render_relations(), RELATIONS_START, RELATIONS_END),
+    ]
     if "--check" in args:
-        ok = current_block(text) == block
+        ok = all(current_block(text, start, end) == block for block, start, end in blocks)
         if not ok:
             print("rules/README.md is out of date: run python -m relief_match.rules.docs")
         return 0 if ok else 1
-    readme.write_text(replace_block(text, block), encoding="utf-8")
+    for block, start, end in blocks:
+        text = replace_block(text, block, start, end)
+    readme.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -32,7 +32,7 @@ A check file (design.md §5)::
         source: ...
         valid_from: 2025-01-01
 
-The loader (:func:`relief_match.rules.engine.load_checks`) turns these into a
+The loader (:func:`relief_match.rules.loader.load_checks`) turns these into a
 :class:`CheckSet`; any problem in any file is collected into one
 :class:`RuleConfigError`.
 """
@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -187,15 +187,14 @@ class LoadedCheck:
     Attributes:
         spec: the parsed file.
         path: where it came from.
-        placeholders: the ``$name`` parameters its SQL uses.
-        tables: the tables its SQL reads (CTE names excluded).
+        tables: the tables its SQL reads (CTE names excluded), with the
+            tables the shared relations it reads are built from.
         output_columns: the SQL's result columns, when they could be bound
             against the staged schemas at load time (else ``None``).
     """
 
     spec: CheckSpec
     path: Path
-    placeholders: frozenset[str]
     tables: frozenset[str]
     output_columns: tuple[str, ...] | None = None
 
@@ -214,13 +213,11 @@ class CheckSet:
         params: parameter name -> spec.
         layouts: staged table layouts (from ``schemas/``), or ``None`` when the
             loader was given no schemas directory.
-        rules_dir: the directory the checks came from.
     """
 
     checks: tuple[LoadedCheck, ...]
     params: dict[str, ParamSpec]
     layouts: dict[str, Layout] | None = None
-    rules_dir: Path | None = None
     ids: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -254,9 +251,7 @@ class CheckSet:
         params = dict(self.params)
         for name, value in overrides.items():
             params[name] = params[name].model_copy(update={"value": value})
-        return CheckSet(
-            checks=self.checks, params=params, layouts=self.layouts, rules_dir=self.rules_dir
-        )
+        return replace(self, params=params)
 
     def select(self, rule_ids: list[str] | set[str]) -> CheckSet:
         """Return a CheckSet with only the given rule ids (unknown ids raise KeyError)."""
@@ -264,9 +259,4 @@ class CheckSet:
         unknown = wanted - set(self.ids)
         if unknown:
             raise KeyError(", ".join(sorted(unknown)))
-        return CheckSet(
-            checks=tuple(c for c in self.checks if c.id in wanted),
-            params=self.params,
-            layouts=self.layouts,
-            rules_dir=self.rules_dir,
-        )
+        return replace(self, checks=tuple(c for c in self.checks if c.id in wanted))

@@ -1,4 +1,4 @@
-"""Run a check on literal rows: the case files of ``tests/rules_cases/<RULE_ID>.yaml``.
+"""Test harness: run a check on literal rows, the case files of ``tests/rules_cases/<RULE_ID>.yaml``.
 
 A case file::
 
@@ -26,7 +26,9 @@ Conveniences, so that case files stay readable:
 * ``_rm_member_person`` and ``_rm_persons`` are derived from ``recipients_members``
   when not given (person_id = the member's valid id_no, else ``M<_row>``);
 * ``_rm_links`` rows default to ``route: exact``, ``match_probability: 1.0`` and
-  the extract's first person role (``owner``, ``deceased``, ...).
+  the extract's first person role in its schema (``owner``, ``deceased``, ...);
+* the shared relations (``_rm_member``, ...) are built by :func:`run_checks`
+  from these tables, exactly as in a run.
 
 Expectations: every finding the check returns must match exactly one
 ``kind: finding`` entry (on household_id and whichever of person_id,
@@ -38,6 +40,7 @@ entry's household (and person, when given).
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -46,30 +49,17 @@ import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from relief_match.rules.engine import run_checks
-from relief_match.rules.schema import EXTRACTS, RM_TABLES, Layout, create_empty_table, quote_ident
-from relief_match.rules.spec import CheckSet
+from relief_match.catalog import load_catalog
+from relief_match.rules import CheckSet, run_checks
+from relief_match.rules.schema import RM_TABLES, Layout, create_empty_table
+from relief_match.sqlident import quote_ident
 
-#: The first person role of each extract (schemas' ``person_refs``), used as the
-#: default ``role`` of ``_rm_links`` rows in case files.
-DEFAULT_ROLES: dict[str, str] = {
-    "recipients_members": "member",
-    "benefit_payments": "payee",
-    "marriage_registrations": "party_a",
-    "hukou_registry": "resident",
-    "motor_vehicles": "owner",
-    "detentions": "detainee",
-    "death_certificates": "deceased",
-    "social_insurance": "insured",
-    "pension_payments": "pensioner",
-    "unemployment_benefits": "beneficiary",
-    "public_employees": "employee",
-    "provident_fund_accounts": "account_holder",
-    "real_estate": "owner",
-    "enterprises": "legal_rep",
-    "shareholders": "shareholder",
-    "individual_businesses": "operator",
-}
+
+def default_roles() -> dict[str, str]:
+    """The first person role of each extract (schemas' ``person_refs``): the
+    default ``role`` of ``_rm_links`` rows in case files."""
+    return {e.extract: e.person_refs[0].role for e in load_catalog() if e.person_refs}
+
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _RANGE = re.compile(r"^(\d{4})-(\d{2})\.\.(\d{4})-(\d{2})$")
@@ -141,9 +131,15 @@ def _expand(row: dict[str, Any], layout: Layout) -> list[dict[str, Any]]:
 
 
 def insert_rows(
-    con: duckdb.DuckDBPyConnection, name: str, layout: Layout, rows: list[dict[str, Any]]
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    layout: Layout,
+    rows: list[dict[str, Any]],
+    shuffle: random.Random | None = None,
 ) -> None:
     """Create table ``name`` with ``layout`` and insert literal rows (missing columns NULL).
+
+    With ``shuffle``, the rows (numbered first) are inserted in a random order.
 
     Raises:
         ValueError: for a column that is not in the layout.
@@ -163,6 +159,8 @@ def insert_rows(
                 next_row += 1
     if not expanded:
         return
+    if shuffle is not None:
+        shuffle.shuffle(expanded)
     cols = list(layout)
     con.executemany(
         f"INSERT INTO {quote_ident(name)} VALUES ({', '.join('?' for _ in cols)})",
@@ -170,8 +168,10 @@ def insert_rows(
     )
 
 
-def build_case_db(case: CaseFile, checks: CheckSet) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
-    """Create an in-memory DuckDB holding the case's tables.
+def build_case_db(
+    case: CaseFile, checks: CheckSet, shuffle: random.Random | None = None
+) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
+    """Create an in-memory DuckDB holding the case's tables (with ``shuffle``: in random order).
 
     Returns:
         ``(con, available)``: the connection and the extracts to treat as
@@ -190,20 +190,21 @@ def build_case_db(case: CaseFile, checks: CheckSet) -> tuple[duckdb.DuckDBPyConn
             continue
         if name not in checks.layouts:
             raise ValueError(f"unknown table {name!r} in case file")
-        insert_rows(con, name, checks.layouts[name], rows)
+        insert_rows(con, name, checks.layouts[name], rows, shuffle)
+    roles = default_roles()
     links = [
         {
             "route": "exact",
             "match_probability": 1.0,
-            "role": DEFAULT_ROLES.get(str(r.get("extract")), "ref"),
+            "role": roles.get(str(r.get("extract")), "ref"),
             **r,
         }
         for r in tables.get("_rm_links", [])
     ]
-    insert_rows(con, "_rm_links", RM_TABLES["_rm_links"], links)
+    insert_rows(con, "_rm_links", RM_TABLES["_rm_links"], links, shuffle)
     for name in ("_rm_member_person", "_rm_persons"):
         if name in tables:
-            insert_rows(con, name, RM_TABLES[name], tables[name])
+            insert_rows(con, name, RM_TABLES[name], tables[name], shuffle)
     if "_rm_member_person" not in tables:
         create_empty_table(con, "_rm_member_person", RM_TABLES["_rm_member_person"])
         con.execute(
@@ -223,19 +224,19 @@ def build_case_db(case: CaseFile, checks: CheckSet) -> tuple[duckdb.DuckDBPyConn
             GROUP BY mp.person_id
             """
         )
-    available = {t for t in tables if t in EXTRACTS}
+    available = {t for t in tables if t in checks.layouts}
     return con, available
 
 
-def with_param_overrides(checks: CheckSet, overrides: dict[str, Any]) -> CheckSet:
-    """Return a CheckSet whose scalar/list parameters are replaced by ``overrides``."""
-    return checks.with_params(overrides)
+def run_case(
+    case: CaseFile, checks: CheckSet, shuffle: random.Random | None = None
+) -> list[dict[str, Any]]:
+    """Run the case's check on its tables and return the findings as dicts.
 
-
-def run_case(case: CaseFile, checks: CheckSet) -> list[dict[str, Any]]:
-    """Run the case's check on its tables and return the findings as dicts."""
-    selected = with_param_overrides(checks.select([case.rule_id]), case.params)
-    con, available = build_case_db(case, selected)
+    With ``shuffle``, every input table's rows are inserted in a random order.
+    """
+    selected = checks.select([case.rule_id]).with_params(case.params)
+    con, available = build_case_db(case, selected, shuffle)
     try:
         run_checks(con, selected, case.as_of, available)
         cur = con.execute("SELECT * FROM _rm_findings ORDER BY household_id, person_id")
