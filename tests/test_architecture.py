@@ -123,8 +123,8 @@ def test_evaluate_does_not_import_synth() -> None:
 
 
 def test_the_checker_sees_violations() -> None:
-    assert _violation("relief_match.rules.engine", "relief_match.output.masking")
-    assert _violation("relief_match.output.masking", "relief_match.ingest.normalize") is None
+    assert _violation("relief_match.rules.runner", "relief_match.output.writers")
+    assert _violation("relief_match.output.writers", "relief_match.ingest.normalize") is None
     assert _violation("relief_match.ingest.readers", "relief_match.link")
     assert _violation("relief_match.evaluate", "relief_match.synth.cases")
     assert _violation("relief_match.rank.score", "relief_match.evaluate")

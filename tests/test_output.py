@@ -15,9 +15,9 @@ from relief_match.output import (
     FLAGS_COLUMNS,
     HOUSEHOLDS_COLUMNS,
     OutputError,
-    mask_id,
     write_outputs,
 )
+from relief_match.privacy import mask_id
 from relief_match.rank import rank_findings
 from relief_match.rules import load_checks, run_checks
 from rules_harness import build_case_db, load_case

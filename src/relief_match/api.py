@@ -315,7 +315,7 @@ def link_stage(
 def _load_checks(cfg: RunConfig) -> Any:
     """Load the check files; a ``min_link_probability`` setting overrides params.yaml."""
     from relief_match.errors import ConfigError
-    from relief_match.rules.engine import load_checks
+    from relief_match.rules import load_checks
     from relief_match.rules.spec import RuleConfigError
 
     try:
@@ -365,7 +365,7 @@ def run(cfg: RunConfig) -> RunReport:
     """
     from relief_match.output.writers import write_outputs
     from relief_match.rank.score import rank_findings
-    from relief_match.rules.engine import run_checks
+    from relief_match.rules import run_checks
 
     with command_session("run", cfg, RUN_OUTPUTS, "run_summary.json") as s:
         report = s.report

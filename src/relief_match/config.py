@@ -36,8 +36,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from relief_match.resources import DefaultName, default_dir
 from relief_match.errors import ConfigError
+from relief_match.resources import DefaultName, default_dir
 
 ENV_PREFIX = "RELIEF_MATCH_"
 

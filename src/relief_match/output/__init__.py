@@ -1,8 +1,7 @@
-"""output stage: flags/households as csv (UTF-8 BOM), xlsx and parquet; ID masking."""
+"""output stage: flags/households as csv (UTF-8 BOM), xlsx and parquet (IDs masked by relief_match.privacy)."""
 
 from __future__ import annotations
 
-from relief_match.output.masking import mask_id
 from relief_match.output.writers import (
     FLAGS_COLUMNS,
     HOUSEHOLDS_COLUMNS,
@@ -18,6 +17,5 @@ __all__ = [
     "ROUTE_ZH",
     "OutputError",
     "OutputReport",
-    "mask_id",
     "write_outputs",
 ]

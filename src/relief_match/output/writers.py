@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 import xlsxwriter
 
 from relief_match.errors import InternalError
-from relief_match.output.masking import mask_id
+from relief_match.privacy import mask_id
 
 #: Match route -> Chinese label shown to caseworkers.
 ROUTE_ZH: dict[str | None, str] = {

@@ -234,7 +234,7 @@ def rank_findings(
 
     Args:
         con: the run's connection, holding ``_rm_findings`` and ``_rm_checks``
-            (written by :func:`relief_match.rules.engine.run_checks`).
+            (written by :func:`relief_match.rules.run_checks`).
         amount_unit: see the module docstring.
         amount_cap: see the module docstring.
 
