@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from relief_match.cli import app
 from relief_match.config import resolve
-from relief_match.errors import EXIT_CONFIG, EXIT_OK, EXIT_UNUSABLE_INPUT
+from relief_match.errors import EXIT_CONFIG, EXIT_OK, EXIT_UNUSABLE_INPUT, EXIT_USAGE
 
 runner = CliRunner()
 
@@ -45,8 +45,12 @@ def test_delivery_without_recipient_extracts_is_unusable_input(tmp_path: Path) -
     res = runner.invoke(app, ["validate", str(tmp_path / "d"), "--out", str(tmp_path / "o")])
     assert res.exit_code == EXIT_UNUSABLE_INPUT
     assert "recipients_households" in res.output
-    # the quarantine file and report are still written for the analyst
-    assert (tmp_path / "o" / "quarantine.csv").exists()
+    # the quarantine file and report are still written for the analyst, in the run's folder
+    (run,) = (tmp_path / "o" / "runs").iterdir()
+    assert (run / "quarantine.csv").exists()
+    summary = json.loads((run / "run_summary.json").read_text(encoding="utf-8"))
+    assert summary["status"] == "failed" and summary["exit_code"] == EXIT_UNUSABLE_INPUT
+    assert not (tmp_path / "o" / "latest-validate").exists()
 
 
 def test_broken_schema_is_a_configuration_error_listing_every_problem(tmp_path: Path) -> None:
@@ -89,7 +93,7 @@ def test_validate_json_summary_reconciles(tmp_path: Path) -> None:
     summary = json.loads(res.stdout)
     totals = summary["ingest"]["totals"]
     assert totals == {"rows_read": 3, "rows_used": 2, "rows_quarantined": 1, "reconciles": True}
-    q = (tmp_path / "o" / "quarantine.csv").read_bytes()
+    q = (tmp_path / "o" / "latest-validate" / "quarantine.csv").read_bytes()
     assert q.startswith(b"\xef\xbb\xbf")
     assert "recipients_households.csv row 3" in q.decode("utf-8-sig")
 
@@ -125,3 +129,62 @@ def test_flag_beats_environment_beats_file_beats_default(
     assert cfg.as_of == date(2026, 2, 2)
     assert cfg.chunk_mb == 7
     assert cfg.memory_limit == "4GB"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "relief_match", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_version_alone_prints_the_version() -> None:
+    from relief_match import __version__
+
+    res = _cli("--version")
+    assert res.returncode == EXIT_OK and res.stdout.strip() == __version__
+
+
+def test_debug_and_log_format_are_accepted_after_the_command(tmp_path: Path) -> None:
+    res = _cli("validate", str(tmp_path / "nope"), "--out", str(tmp_path / "o"), "--debug")
+    assert res.returncode == EXIT_UNUSABLE_INPUT, res.stderr
+    assert "No such option" not in res.stderr
+
+
+def test_a_bad_flag_value_is_a_usage_error_naming_the_flag(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["run", "--out", str(tmp_path / "o"), "--as-of", "2026-13-45"])
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert "--as-of" in res.output and "internal error" not in res.output
+
+
+def test_a_bad_as_of_in_the_environment_stays_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RELIEF_MATCH_AS_OF", "2026-13-45")
+    res = runner.invoke(app, ["validate", "--out", str(tmp_path / "o")])
+    assert res.exit_code == EXIT_CONFIG, res.output
+    assert "RELIEF_MATCH_AS_OF" in res.output
+
+
+def test_an_out_that_is_a_file_is_one_clear_line_and_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    for out in (tmp_path / "f", tmp_path / "f" / "below"):
+        res = _cli("validate", "--out", str(out))
+        assert res.returncode == EXIT_USAGE, res.stderr
+        assert "--out" in res.stderr and "not a directory" in res.stderr
+        assert "internal error" not in res.stderr and "Traceback" not in res.stderr
+
+
+def test_evaluate_with_a_missing_key_folder_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "flags.csv").write_text("x")
+    res = runner.invoke(
+        app, ["evaluate", "--key", str(tmp_path / "nokey"), "--flags", str(tmp_path / "flags.csv")]
+    )
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert "--key" in res.output and "internal error" not in res.output
+
+
+def test_switches_show_as_switches_and_run_help_names_the_sample() -> None:
+    res = _cli("run", "--help")
+    assert "<bool>" not in res.stdout
+    assert "--json" in res.stdout and "--debug" in res.stdout and "--log-format" in res.stdout
+    assert "bundled sample" in res.stdout

@@ -35,7 +35,7 @@ def run_dir(city: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         app, ["run", str(city / "delivery"), "--out", str(out), "--as-of", AS_OF.isoformat()]
     )
     assert res.exit_code == EXIT_OK, res.output
-    return out
+    return out / "latest"
 
 
 def test_run_finds_the_planted_cases_and_no_decoy(city: Path, run_dir: Path) -> None:
@@ -75,11 +75,12 @@ def test_flags_csv_is_excel_ready_with_masked_ids(run_dir: Path) -> None:
 
 def test_same_input_gives_identical_outputs(city: Path, run_dir: Path, tmp_path: Path) -> None:
     cfg = resolve(city / "delivery", out=tmp_path / "again", as_of=AS_OF.isoformat())
-    api.run(cfg)
+    again = api.run(cfg).run_dir
+    assert again is not None and again.resolve() == (tmp_path / "again" / "latest").resolve()
     for name in ("flags.csv", "households.csv", "quarantine.csv"):
-        assert (tmp_path / "again" / name).read_bytes() == (run_dir / name).read_bytes(), name
+        assert (again / name).read_bytes() == (run_dir / name).read_bytes(), name
     a = pl.read_parquet(run_dir / "links.parquet")
-    b = pl.read_parquet(tmp_path / "again" / "links.parquet")
+    b = pl.read_parquet(again / "links.parquet")
     assert a.equals(b)
 
 
@@ -95,6 +96,8 @@ def test_a_missing_department_skips_its_checks_and_the_rest_still_run(
     assert runs["VEHICLE"].status == "skipped" and "motor_vehicles" in runs["VEHICLE"].reason
     assert runs["INCARCERATED"].status == "skipped"
     assert runs["OVERPAID"].status == "ran" and runs["OVERPAID"].n_findings > 0
-    summary = json.loads((tmp_path / "out" / "run_summary.json").read_text(encoding="utf-8"))
+    summary = json.loads(
+        (tmp_path / "out" / "latest" / "run_summary.json").read_text(encoding="utf-8")
+    )
     statuses = {e["extract"]: e["status"] for e in summary["ingest"]["extracts"]}
     assert statuses["motor_vehicles"] == "missing"

@@ -2,25 +2,27 @@
 
 ``run(config)`` calls the stages in order (ingest+validate+stage, link,
 rules, rank, output) on one DuckDB database file per run, and returns a
-:class:`RunReport` built from each stage's report.
+:class:`RunReport` built from each stage's report. Every command runs in its
+own folder ``<out>/runs/<run id>/`` (see :mod:`relief_match.runs`), published
+as ``<out>/latest`` only when complete.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import platform
-import time
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from relief_match import __version__
 from relief_match.config import RunConfig
 from relief_match.errors import InternalError, UnusableInputError
+from relief_match.runs.files import PRIVATE, SHARED, atomic_path
+from relief_match.runs.rundir import list_runs, prune
+from relief_match.runs.session import RunReport, Session
+from relief_match.runs.session import command_session as _command_session
 
 if TYPE_CHECKING:
     import duckdb
@@ -32,70 +34,6 @@ log = logging.getLogger("relief_match")
 
 #: Without these two extracts there is nobody to check: the input is unusable.
 CORE_EXTRACTS = ("recipients_households", "recipients_members")
-
-
-@dataclass
-class RunReport:
-    """Everything a run did, per stage; ``asdict()`` for schedulers, ``asstr()`` for analysts."""
-
-    command: str
-    config: RunConfig
-    ingest: IngestReport | None = None
-    stages: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, str] = field(default_factory=dict)
-    started_at: str = ""
-    seconds: float = 0.0
-    status: str = "completed"
-
-    def asdict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "relief_match_version": __version__,
-            "command": self.command,
-            "status": self.status,
-            "started_at": self.started_at,
-            "seconds": round(self.seconds, 2),
-            "delivery": str(self.config.delivery),
-            "as_of": self.config.as_of.isoformat(),
-            "out": str(self.config.out),
-            "python": platform.python_version(),
-        }
-        if self.ingest is not None:
-            d["ingest"] = self.ingest.asdict()
-        for name, rep in self.stages.items():
-            d[name] = rep.asdict() if hasattr(rep, "asdict") else rep
-        d["outputs"] = self.outputs
-        return d
-
-    def asstr(self) -> str:
-        parts = [f"relief-match {self.command}: {self.status} in {self.seconds:.1f}s"]
-        if self.ingest is not None:
-            parts.append(self.ingest.asstr())
-        for rep in self.stages.values():
-            if hasattr(rep, "asstr"):
-                parts.append(rep.asstr())
-        if self.outputs:
-            parts.append("outputs:\n" + "\n".join(f"  {k}: {v}" for k, v in self.outputs.items()))
-        return "\n\n".join(parts)
-
-
-def configure_logging(cfg: RunConfig, log_file: Path | None = None) -> None:
-    """Log to stderr and, when given, to a file in the output folder."""
-    root = logging.getLogger("relief_match")
-    root.setLevel(cfg.log_level)
-    for h in list(root.handlers):
-        root.removeHandler(h)
-        h.close()
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    err = logging.StreamHandler()
-    err.setFormatter(fmt)
-    err.setLevel(max(logging.WARNING, logging.getLevelName(cfg.log_level)))
-    root.addHandler(err)
-    if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        fh = logging.FileHandler(log_file, mode="w", encoding="utf-8")
-        fh.setFormatter(fmt)
-        root.addHandler(fh)
-    root.propagate = False
 
 
 def _check_delivery(cfg: RunConfig) -> None:
@@ -125,6 +63,13 @@ def open_db(cfg: RunConfig, *, fresh: bool = True) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _open_private(cfg: RunConfig) -> duckdb.DuckDBPyConnection:
+    """:func:`open_db`, with the database file readable by the job's user only."""
+    con = open_db(cfg)
+    os.chmod(cfg.db_path, PRIVATE)
+    return con
+
+
 def load_catalog(cfg: RunConfig) -> Catalog:
     """The extract schemas of ``cfg.schemas_dir``."""
     from relief_match.catalog import load_catalog as _load
@@ -132,8 +77,15 @@ def load_catalog(cfg: RunConfig) -> Catalog:
     return _load(cfg.schemas_dir)
 
 
-def stage(cfg: RunConfig, con: duckdb.DuckDBPyConnection, catalog: Catalog) -> IngestReport:
+def stage(
+    cfg: RunConfig,
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    progress: Any = None,
+) -> IngestReport:
     """Ingest, validate and stage the delivery; write ``quarantine.csv``.
+
+    ``progress``, when given, is called with a short text before each extract.
 
     Raises:
         UnusableInputError: the directory is missing, nothing in it is readable,
@@ -142,7 +94,15 @@ def stage(cfg: RunConfig, con: duckdb.DuckDBPyConnection, catalog: Catalog) -> I
     from relief_match.validate.delivery import ingest_delivery
 
     _check_delivery(cfg)
-    report = ingest_delivery(cfg.delivery, catalog, con, chunk_bytes=cfg.chunk_mb * 1024 * 1024)
+    names = [spec.extract for spec in catalog]
+
+    def _each(extract: str) -> None:
+        if progress is not None:
+            progress(f"reading {extract} ({names.index(extract) + 1}/{len(names)})")
+
+    report = ingest_delivery(
+        cfg.delivery, catalog, con, chunk_bytes=cfg.chunk_mb * 1024 * 1024, progress=_each
+    )
     con.execute("CREATE OR REPLACE TABLE _rm_run (key VARCHAR, value VARCHAR)")
     con.executemany(
         "INSERT INTO _rm_run VALUES (?, ?)",
@@ -178,30 +138,14 @@ def write_quarantine(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         " FROM _rm_quarantine ORDER BY extract, file, row"
     ).pl()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as fh:
+    with atomic_path(path, SHARED) as tmp, tmp.open("wb") as fh:
         fh.write(b"\xef\xbb\xbf")
         frame.write_csv(fh)
 
 
-def write_summary(report: RunReport, path: Path) -> None:
-    """Write the report as JSON (what a scheduler reads)."""
-    path.write_text(
-        json.dumps(report.asdict(), ensure_ascii=False, indent=2, default=str) + "\n",
-        encoding="utf-8",
-    )
-
-
-#: What each command lists as its outputs: label -> file name in the output folder.
-VALIDATE_OUTPUTS = {
-    "quarantine": "quarantine.csv",
-    "database": "relief_match.duckdb",
-    "summary": "validate_summary.json",
-}
-LINK_OUTPUTS = {
-    "links": "links.parquet",
-    "quarantine": "quarantine.csv",
-    "database": "relief_match.duckdb",
-}
+#: What each command lists as its outputs: label -> file name in the run folder.
+VALIDATE_OUTPUTS = {"quarantine": "quarantine.csv", "database": "relief_match.duckdb"}
+LINK_OUTPUTS = {"links": "links.parquet", **VALIDATE_OUTPUTS}
 RUN_OUTPUTS = {
     name: name
     for name in (
@@ -212,37 +156,9 @@ RUN_OUTPUTS = {
         "flags.parquet",
         "links.parquet",
         "quarantine.csv",
-        "run_summary.json",
         "run.log",
     )
 } | {"database": "relief_match.duckdb"}
-
-
-@dataclass
-class Session:
-    """One command's run: its report, the schema catalog and the run database.
-
-    The database is opened (fresh) the first time :attr:`con` is used, so a
-    command can check its configuration before anything is deleted.
-    """
-
-    cfg: RunConfig
-    report: RunReport
-    catalog: Catalog
-    _con: duckdb.DuckDBPyConnection | None = None
-
-    @property
-    def con(self) -> duckdb.DuckDBPyConnection:
-        """The run's database connection."""
-        if self._con is None:
-            self._con = open_db(self.cfg)
-        return self._con
-
-    def close(self) -> None:
-        """Close the database if it was opened."""
-        if self._con is not None:
-            self._con.close()
-            self._con = None
 
 
 @contextmanager
@@ -252,35 +168,18 @@ def command_session(
     outputs: dict[str, str] | None = None,
     summary: str | None = None,
 ) -> Iterator[Session]:
-    """What every command does around its stages.
+    """What every command does around its stages (:func:`relief_match.runs.session.command_session`).
 
-    Sets up logging to ``<out>/<command>.log``, times the command, loads the
-    schema catalog, closes the database at the end and, when ``summary`` is
-    given, lists the ``outputs`` that exist and writes the summary file, also
-    when the command fails (its status is then ``failed``).
+    Takes ``cfg.out``'s lock, creates the run folder ``cfg.out/runs/<run id>``
+    (the session's ``cfg.out``), logs to its ``run.log``, loads the schema
+    catalog, writes ``run_summary.json`` and ``manifest.json`` there, also when
+    the command fails, and publishes the folder as ``cfg.out/latest`` (or
+    ``latest-<command>``) when it completes. ``summary`` is accepted for
+    compatibility: every run folder's summary is ``run_summary.json``.
     """
-    t0 = time.perf_counter()
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    configure_logging(cfg, cfg.out / f"{command}.log")
-    report = RunReport(command, cfg, started_at=datetime.now().isoformat(timespec="seconds"))
-    session: Session | None = None
-    try:
-        session = Session(cfg, report, load_catalog(cfg))
+    del summary
+    with _command_session(command, cfg, _open_private, outputs, load_catalog) as session:
         yield session
-    except BaseException:
-        report.status = "failed"
-        raise
-    finally:
-        if session is not None:
-            session.close()
-        report.seconds = time.perf_counter() - t0
-        if summary is not None:
-            report.outputs = {
-                label: str(cfg.out / name)
-                for label, name in (outputs or {}).items()
-                if (cfg.out / name).exists() or name == summary
-            }
-            write_summary(report, cfg.out / summary)
 
 
 def person_refs(catalog: Catalog, available: set[str]) -> list[Any]:
@@ -308,8 +207,29 @@ def link_stage(
 
     settings, model = _linkage_paths(cfg)
     rep = run_linking(con, person_refs(catalog, available), settings, model)
-    write_link_table(con, cfg.out / "links.parquet")
+    with atomic_path(cfg.out / "links.parquet", PRIVATE) as tmp:
+        write_link_table(con, tmp)
     return rep
+
+
+def _ingest(s: Session) -> IngestReport:
+    """The ingest stage of a session, with its start/end lines and counts."""
+    with s.clock.stage("ingest", f"reading and validating {s.cfg.delivery}") as n:
+        s.report.ingest = rep = stage(s.cfg, s.con, s.catalog, progress=s.clock.step)
+        n.update(
+            extracts=len(rep.available),
+            rows_read=rep.rows_read,
+            rows_used=rep.rows_used,
+            rows_quarantined=rep.rows_quarantined,
+        )
+    return rep
+
+
+def _link(s: Session, available: set[str]) -> None:
+    with s.clock.stage("link", "linking department records to recipient members") as n:
+        rep = link_stage(s.cfg, s.con, s.catalog, available)
+        s.report.stages["link"] = rep
+        n.update(persons=rep.n_persons, links=sum(rep.links_by_route.values()))
 
 
 def _load_checks(cfg: RunConfig) -> Any:
@@ -329,16 +249,15 @@ def _load_checks(cfg: RunConfig) -> Any:
 
 def validate(cfg: RunConfig) -> RunReport:
     """``relief-match validate``: read, validate and stage; no matching, no checks."""
-    with command_session("validate", cfg, VALIDATE_OUTPUTS, "validate_summary.json") as s:
-        s.report.ingest = stage(cfg, s.con, s.catalog)
+    with command_session("validate", cfg, VALIDATE_OUTPUTS) as s:
+        _ingest(s)
     return s.report
 
 
 def link(cfg: RunConfig) -> RunReport:
     """``relief-match link``: validate and stage, then link; writes ``links.parquet``."""
-    with command_session("link", cfg, LINK_OUTPUTS, "link_summary.json") as s:
-        s.report.ingest = stage(cfg, s.con, s.catalog)
-        s.report.stages["link"] = link_stage(cfg, s.con, s.catalog, s.report.ingest.available)
+    with command_session("link", cfg, LINK_OUTPUTS) as s:
+        _link(s, _ingest(s).available)
     return s.report
 
 
@@ -355,9 +274,11 @@ def train_linker(cfg: RunConfig, seed: int = 42) -> Any:
 def run(cfg: RunConfig) -> RunReport:
     """``relief-match run``: the whole job, from delivery to the caseworkers' list.
 
-    Stages: ingest+validate+stage → link → rules → rank → outputs. All data
-    lives in ``<out>/relief_match.duckdb``; the run summary is written even
-    when a later stage fails, so a scheduler always finds one.
+    Stages: ingest+validate+stage → link → rules → rank → outputs, all in the
+    run folder ``<out>/runs/<run id>/`` (data in its ``relief_match.duckdb``).
+    The run summary is written there even when a stage fails, so a scheduler
+    always finds one; ``<out>/latest`` is switched to the folder only when
+    everything completed.
 
     Raises:
         UnusableInputError: the delivery cannot be used (exit code 3).
@@ -367,23 +288,40 @@ def run(cfg: RunConfig) -> RunReport:
     from relief_match.rank.score import rank_findings
     from relief_match.rules import run_checks
 
-    with command_session("run", cfg, RUN_OUTPUTS, "run_summary.json") as s:
+    with command_session("run", cfg, RUN_OUTPUTS) as s:
         report = s.report
         checks = _load_checks(cfg)  # before the database: a broken rule file stops the run early
-        log.info("stage 1/4: reading and validating %s", cfg.delivery)
-        report.ingest = stage(cfg, s.con, s.catalog)
-        available = report.ingest.available
-        log.info("stage 2/4: linking people")
-        report.stages["link"] = link_stage(cfg, s.con, s.catalog, available)
-        log.info("stage 3/4: running %d checks", len(checks))
-        rules = run_checks(s.con, checks, cfg.as_of, available, raise_on_failure=False)
-        report.stages["rules"] = rules
-        log.info("stage 4/4: ranking and writing the review list")
-        report.stages["rank"] = rank_findings(s.con)
-        report.stages["output"] = write_outputs(s.con, cfg.out)
+        available = _ingest(s).available
+        _link(s, available)
+        with s.clock.stage("checks", f"running {len(checks)} checks") as n:
+            rules = run_checks(s.con, checks, cfg.as_of, available, raise_on_failure=False)
+            report.stages["rules"] = rules
+            n.update(ran=len(rules.ran), skipped=len(rules.skipped), failed=len(rules.failed))
+        with s.clock.stage("rank", "ranking the findings") as n:
+            report.stages["rank"] = rank = rank_findings(s.con)
+            n.update(flags=rank.n_flags, households=rank.n_households)
+        with s.clock.stage("output", f"writing the review list to {s.cfg.out}") as n:
+            report.stages["output"] = write_outputs(s.con, s.cfg.out)
+            n.update(files=len(report.stages["output"].files))
         if rules.failed:
             raise InternalError(
                 f"check(s) {', '.join(rules.failed)} failed (see run.log); the other checks'"
                 " findings were written"
             )
     return report
+
+
+def runs(out: Path) -> list[Any]:
+    """``relief-match runs``: the run folders of ``out``, newest first."""
+    return list_runs(out)
+
+
+def prune_runs(out: Path, keep_days: int) -> list[str]:
+    """``relief-match prune``: delete run folders older than ``keep_days`` (lock held).
+
+    Never deletes the runs ``latest*`` point to, nor a running one.
+    """
+    from relief_match.runs.lock import OutputLock
+
+    with OutputLock(out, "prune"):
+        return prune(out, keep_days)

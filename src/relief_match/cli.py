@@ -4,23 +4,44 @@ Nothing else happens here, and no heavy library (polars, duckdb, splink) is
 imported at module level, so ``relief-match --help`` answers at once.
 
 Exit codes: 0 completed (with or without findings); 1 internal failure;
-2 usage error; 3 unusable input; 4 broken configuration (schemas, rules).
+2 usage error (incl. a bad flag value); 3 unusable input; 4 broken
+configuration (schemas, rules, settings from the environment or a config
+file); 6 another process holds the output directory's lock. 5 is reserved.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import signal
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperOption
 
 from relief_match.config import resolve, setting_help
-from relief_match.errors import EXIT_INTERNAL, ReliefMatchError
+from relief_match.errors import ReliefMatchError, UsageError, exit_code_of
+from relief_match.privacy import mask_ids_in_text
+from relief_match.runs import logs
+
+_rich_type = TyperOption.display_type_rich
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """typer 0.29 shows ``<bool>`` beside switches (``--json <bool>``): show nothing."""
+    return None if self.is_flag else _rich_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="relief-match",
@@ -34,7 +55,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_state: dict[str, bool] = {"debug": False}
+log = logging.getLogger("relief_match.cli")
+
+_state: dict[str, Any] = {"debug": False, "log_format": None}
+
+
+class LogFormat(StrEnum):
+    """``--log-format`` values."""
+
+    auto = "auto"
+    text = "text"
+    json = "json"
+
 
 DeliveryArg = Annotated[Path | None, typer.Argument(help=setting_help("delivery"))]
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help=setting_help("out"))]
@@ -43,52 +75,98 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML file with settings (see README).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as JSON (machines).")]
+DebugOpt = Annotated[
+    bool, typer.Option("--debug", help="Log tracebacks (IDs masked) and debug lines.")
+]
+LogFormatOpt = Annotated[
+    LogFormat | None, typer.Option("--log-format", help=setting_help("log_format"))
+]
 
 
-@app.callback()
-def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
-) -> None:
-    _state["debug"] = debug
-    if version:
+def _version(value: bool) -> None:
+    if value:
         from relief_match import __version__
 
         typer.echo(__version__)
         raise typer.Exit(0)
 
 
+@app.callback()
+def _root(
+    debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version.", callback=_version, is_eager=True),
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+    _state["log_format"] = log_format.value if log_format else None
+
+
+def _options(debug: bool, log_format: LogFormat | None) -> dict[str, Any]:
+    """Apply ``--debug``/``--log-format`` given after the command name; set up the console log."""
+    _state["debug"] = _state["debug"] or debug
+    if log_format is not None:
+        _state["log_format"] = log_format.value
+    fmt = _state["log_format"] or os.environ.get("RELIEF_MATCH_LOG_FORMAT") or "auto"
+    _state["console"] = logs.setup_console(fmt if fmt in ("auto", "text", "json") else "auto")
+    flags: dict[str, Any] = {"log_format": _state["log_format"]}
+    if _state["debug"]:
+        flags["log_level"] = "DEBUG"
+    return flags
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _report_failure(exc: BaseException, code: int) -> None:
+    message = (
+        exc.one_line()
+        if isinstance(exc, ReliefMatchError)
+        else f"internal error: {type(exc).__name__}: {exc}"
+        + ("" if _state["debug"] else " (rerun with --debug for the traceback)")
+    )
+    message = mask_ids_in_text(message)
+    if _state["debug"] and not getattr(exc, "_rm_logged", False):
+        text = "".join(traceback.format_exception(exc))
+        typer.echo(mask_ids_in_text(text), err=True)
+    if _state.get("console") == "json":
+        log.error(message, extra=logs.event("exit", status="failed", exit_code=code))
+    else:
+        typer.secho(f"error: {message}", err=True, fg="red")
+
+
 @contextmanager
 def _exit_codes() -> Iterator[None]:
-    """The one error boundary: domain errors -> one line + exit code."""
+    """The one error boundary: errors -> one line (a JSON line with --log-format json) + exit code."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield
-    except ReliefMatchError as exc:
-        if _state["debug"]:
-            raise
-        typer.secho(f"error: {exc.one_line()}", err=True, fg="red")
-        raise typer.Exit(exc.exit_code) from None
     except (typer.Exit, KeyboardInterrupt, typer.TyperException):
-        raise  # exits and usage errors (exit 2) are click's to report
+        raise  # exits and click's usage errors (exit 2) report themselves
     except Exception as exc:
-        if _state["debug"]:
-            raise
-        typer.secho(
-            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
-            err=True,
-            fg="red",
-        )
-        raise typer.Exit(EXIT_INTERNAL) from None
+        code = exit_code_of(exc)
+        _report_failure(exc, code)
+        raise typer.Exit(code) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _stage_command(
-    command: str, delivery: Path | None, config: Path | None, as_json: bool, **flags: Any
+    command: str,
+    delivery: Path | None,
+    config: Path | None,
+    as_json: bool,
+    options: dict[str, Any],
+    **flags: Any,
 ) -> None:
     """Resolve the settings, call ``api.<command>`` and print its report."""
     with _exit_codes():
         from relief_match import api
 
-        cfg = resolve(delivery, config_file=config, **flags)
+        cfg = resolve(delivery, config_file=config, **options, **flags)
         _emit(getattr(api, command)(cfg), as_json)
 
 
@@ -111,13 +189,16 @@ def run(
         float | None, typer.Option(help=setting_help("min_link_probability"))
     ] = None,
     as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
 ) -> None:
-    """Run the whole job: validate, match, check, rank and write the review list."""
+    """Run the whole job: validate, match, check, rank; publish the list as OUT/latest/."""
     _stage_command(
         "run",
         delivery,
         config,
         as_json,
+        _options(debug, log_format),
         out=out,
         as_of=as_of,
         min_link_probability=min_link_probability,
@@ -131,9 +212,13 @@ def validate(
     as_of: AsOfOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Read and validate every extract; print rows read / repaired / quarantined / used."""
-    _stage_command("validate", delivery, config, as_json, out=out, as_of=as_of)
+    _stage_command(
+        "validate", delivery, config, as_json, _options(debug, log_format), out=out, as_of=as_of
+    )
 
 
 @app.command()
@@ -143,9 +228,13 @@ def link(
     as_of: AsOfOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Validate, then link department records to recipient members; writes links.parquet."""
-    _stage_command("link", delivery, config, as_json, out=out, as_of=as_of)
+    _stage_command(
+        "link", delivery, config, as_json, _options(debug, log_format), out=out, as_of=as_of
+    )
 
 
 @app.command("train-linker")
@@ -177,25 +266,97 @@ def synth(
     with _exit_codes():
         from relief_match.synth import generate
 
-        rep = generate(population, seed, date.fromisoformat(as_of), out, defect_rate=defect_rate)
+        rep = generate(population, seed, _date("--as-of", as_of), out, defect_rate=defect_rate)
         typer.echo(rep.asstr())
+
+
+def _date(flag: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {value!r} is not a date YYYY-MM-DD ({exc})") from None
 
 
 @app.command()
 def evaluate(
     key: Annotated[Path, typer.Option(help="Answer-key folder (…/answer_key).")],
-    flags: Annotated[Path, typer.Option(help="flags.csv or flags.parquet of a run.")],
+    flags: Annotated[
+        Path, typer.Option(help="flags.csv or flags.parquet of a run (e.g. OUT/latest/flags.csv).")
+    ],
     as_json: JsonOpt = False,
 ) -> None:
     """Score a run's flags against a synthetic city's answer key (precision, recall, ranking)."""
     with _exit_codes():
         from relief_match.evaluate import evaluate as _evaluate
 
+        if not ((key / "cases.csv").is_file() or (key / "answer_key" / "cases.csv").is_file()):
+            raise UsageError(f"--key: {key} is not an answer-key folder (no cases.csv in it)")
+        if not flags.is_file():
+            raise UsageError(f"--flags: {flags} is not a file")
         rep = _evaluate(key, flags)
         if as_json:
             typer.echo(json.dumps(rep.asdict(), ensure_ascii=False, indent=2, default=str))
         else:
             typer.echo(rep.asstr())
+
+
+OutArg = Annotated[
+    Path | None,
+    typer.Argument(help="Output directory (default: the out setting, RELIEF_MATCH_OUT)."),
+]
+
+
+def _out_dir(path: Path) -> Path:
+    if not path.is_dir():
+        raise UsageError(f"{path} is not an output directory of relief-match")
+    return path
+
+
+@app.command()
+def runs(
+    out: OutArg = None,
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """List the runs in an output directory, newest first, with their status."""
+    with _exit_codes():
+        from relief_match import api
+
+        found = api.runs(_out_dir(resolve(config_file=config, out=out).out))
+        if as_json:
+            typer.echo(json.dumps([r.asdict() for r in found], ensure_ascii=False, indent=2))
+            return
+        from relief_match.output.console import print_runs
+
+        print_runs(found)
+
+
+@app.command()
+def prune(
+    out: OutArg = None,
+    keep_days: Annotated[
+        int | None,
+        typer.Option(
+            "--keep-days", min=0, help="Keep runs of the last N days (default: retention_days)."
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
+) -> None:
+    """Delete old run folders; never the one OUT/latest points to, nor a running one."""
+    with _exit_codes():
+        from relief_match import api
+
+        options = _options(debug, log_format)
+        cfg = resolve(config_file=config, out=out, **options)
+        path = _out_dir(cfg.out)
+        days = cfg.retention_days if keep_days is None else keep_days
+        removed = api.prune_runs(path, days)
+        log.info(
+            f"removed {len(removed)} run folder(s) older than {days} days from {path}",
+            extra=logs.event("pruned", removed=removed),
+        )
 
 
 @app.command()
@@ -205,13 +366,9 @@ def init(
 ) -> None:
     """Copy the shipped schemas and rules into TARGET, with a commented relief-match.toml."""
     with _exit_codes():
-        from relief_match.scaffold import InitTargetError, init_project
+        from relief_match.scaffold import init_project
 
-        try:
-            rep = init_project(target, force=force)
-        except InitTargetError as exc:
-            raise typer.BadParameter(str(exc), param_hint="TARGET") from None
-        typer.echo(rep.asstr())
+        typer.echo(init_project(target, force=force).asstr())
 
 
 def main() -> None:

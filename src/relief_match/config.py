@@ -26,6 +26,7 @@ from pydantic import (
     BeforeValidator,
     DirectoryPath,
     Field,
+    NonNegativeInt,
     PositiveInt,
     ValidationError,
 )
@@ -36,7 +37,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from relief_match.errors import ConfigError
+from relief_match.errors import ConfigError, UsageError
 from relief_match.resources import DefaultName, default_dir
 
 ENV_PREFIX = "RELIEF_MATCH_"
@@ -67,6 +68,20 @@ def _memory_size(value: str) -> str:
     return value
 
 
+def _usable_out(path: Path) -> Path:
+    """An output directory that exists, or can be created, and can be written."""
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path} exists and is not a directory")
+    ancestor = path
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ValueError(f"{path} cannot be created: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ValueError(f"{path} cannot be created or written: no write permission on {ancestor}")
+    return path
+
+
 MemorySize = Annotated[str, AfterValidator(_memory_size)]
 LogLevel = Annotated[
     Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
@@ -84,9 +99,9 @@ class RunConfig(BaseSettings):
         default_factory=default_delivery,
         description="Delivery directory (<department>/<extract>.*); default the bundled sample.",
     )
-    out: Path = Field(
+    out: Annotated[Path, AfterValidator(_usable_out)] = Field(
         Path("out"),
-        description="Output directory for flags, summary, quarantine and the run database.",
+        description="Output directory: one folder per run under runs/, latest -> the last complete run.",
     )
     as_of: date = Field(
         default_factory=date.today,
@@ -116,6 +131,14 @@ class RunConfig(BaseSettings):
     chunk_mb: PositiveInt = Field(
         256,
         description="CSV files are read and validated in chunks of about this many MB (memory vs speed).",
+    )
+    log_format: Literal["auto", "text", "json"] = Field(
+        "auto",
+        description="Console log format: auto (rich on a terminal, JSON lines otherwise), text or json.",
+    )
+    retention_days: NonNegativeInt = Field(
+        30,
+        description="After a successful run, delete run folders older than this many days (0 keeps all).",
     )
 
     @property
@@ -199,6 +222,7 @@ def resolve(
     Raises:
         ConfigError: an unreadable config file, unknown keys in it, or invalid
             values; each problem names the setting and its source.
+        UsageError: every problem is a flag's value (exit code 2, not 4).
     """
     given = {k: v for k, v in {"delivery": delivery, **flags}.items() if v is not None}
     if config_file is not None and not config_file.is_file():
@@ -217,4 +241,6 @@ def resolve(
             else:
                 message = f"{name}: {err['msg']} (got {err['input']!r})"
             problems.append((_source_of(name, given, config_file), message))
+        if all(str(src).startswith("--") for src, _ in problems):
+            raise UsageError("; ".join(f"{src}: {m}" for src, m in problems)) from exc
         raise ConfigError(problems) from exc

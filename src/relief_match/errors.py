@@ -20,6 +20,10 @@ EXIT_USAGE = 2
 EXIT_UNUSABLE_INPUT = 3
 #: Exit status for a broken project configuration (schemas, rules, params).
 EXIT_CONFIG = 4
+#: Reserved: "completed, but some extracts were unusable" (not used yet).
+EXIT_UNUSABLE_EXTRACTS = 5
+#: Exit status when another relief-match process holds the output directory's lock.
+EXIT_LOCKED = 6
 
 
 class ReliefMatchError(Exception):
@@ -71,3 +75,26 @@ class InternalError(ReliefMatchError):
     """A failure that is a bug in relief-match, not a problem with the input."""
 
     exit_code = EXIT_INTERNAL
+
+
+class UsageError(ReliefMatchError):
+    """A command-line value cannot be used (a bad flag value, an unusable path)."""
+
+    exit_code = EXIT_USAGE
+
+
+class OutputLockedError(ReliefMatchError):
+    """Another relief-match process is writing to the same output directory."""
+
+    exit_code = EXIT_LOCKED
+
+
+def exit_code_of(exc: BaseException) -> int:
+    """The exit status the CLI gives for ``exc``."""
+    if isinstance(exc, ReliefMatchError):
+        return exc.exit_code
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else EXIT_INTERNAL
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    return EXIT_INTERNAL

@@ -13,15 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from relief_match.config import SETTINGS
+from relief_match.errors import UsageError
 from relief_match.resources import DefaultName, default_dir
 
 #: The copied folders; sample data stays in the package (it is not configuration).
 COPIED: tuple[DefaultName, ...] = ("schemas", "rules")
 CONFIG_NAME = "relief-match.toml"
-
-
-class InitTargetError(ValueError):
-    """The target folder cannot take a copy (a file, or a copy already there)."""
 
 
 @dataclass
@@ -64,15 +61,13 @@ def init_project(target: Path, *, force: bool = False) -> InitReport:
     ``relief-match.toml`` pointing at them.
 
     Raises:
-        InitTargetError: ``target`` is a file, or already holds a copy and ``force`` is false.
+        UsageError: ``target`` is a file, or already holds a copy and ``force`` is false.
     """
     if target.exists() and not target.is_dir():
-        raise InitTargetError(f"{target} is a file, not a folder")
+        raise UsageError(f"{target} is a file, not a folder")
     existing = [n for n in (*COPIED, CONFIG_NAME) if (target / n).exists()]
     if existing and not force:
-        raise InitTargetError(
-            f"{target} already holds {', '.join(existing)}; pass --force to overwrite"
-        )
+        raise UsageError(f"{target} already holds {', '.join(existing)}; pass --force to overwrite")
     target.mkdir(parents=True, exist_ok=True)
     report = InitReport(target)
     for name in COPIED:

@@ -88,3 +88,27 @@ def print_report(report: Any, console: Console | None = None) -> None:
         console.print("[bold]outputs[/bold]")
         for k, v in report.outputs.items():
             console.print(f"  {k}: {v}")
+
+
+def print_runs(runs: list[Any], console: Console | None = None) -> None:
+    """Print ``relief-match runs``: one row per run folder, newest first."""
+    import shutil
+
+    console = console or Console(width=max(120, shutil.get_terminal_size((120, 40)).columns))
+    t = Table(title_justify="left")
+    for col in ("run", "command", "as of", "started", "status", "exit", "flags", "seconds"):
+        t.add_column(col, justify="right" if col in ("exit", "flags", "seconds") else "left")
+    styles = {"failed": "red", "killed": "red", "incomplete": "red", "running": "yellow"}
+    for r in runs:
+        t.add_row(
+            r.run_id + (" (latest)" if r.published else ""),
+            r.command,
+            r.as_of,
+            r.started_at,
+            r.status,
+            "" if r.exit_code is None else str(r.exit_code),
+            "" if r.flags is None else f"{r.flags:,}",
+            "" if r.seconds is None else f"{r.seconds:.1f}",
+            style=styles.get(r.status),
+        )
+    console.print(t if runs else "no runs yet")

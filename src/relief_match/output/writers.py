@@ -12,7 +12,9 @@
 * ``flags.parquet``: for analysts, English column names and full ID numbers
   (plus ``member_id_masked`` and ``route_zh``).
 
-Empty results still produce every file, with headers only.
+Empty results still produce every file, with headers only. Each file is
+written under a temporary name and renamed into place (no reader ever sees a
+half-written list); ``flags.parquet`` holds full ID numbers and gets mode 0600.
 
 Example:
     >>> report = write_outputs(con, Path("out"))
@@ -36,6 +38,7 @@ import xlsxwriter
 
 from relief_match.errors import InternalError
 from relief_match.privacy import mask_id
+from relief_match.runs.files import PRIVATE, SHARED, atomic_path
 
 #: Match route -> Chinese label shown to caseworkers.
 ROUTE_ZH: dict[str | None, str] = {
@@ -263,11 +266,14 @@ def write_outputs(con: duckdb.DuckDBPyConnection, out_dir: Path) -> OutputReport
     flags = [_flag_view(r) for r in _fetch(con, "_rm_flags")]
     households = _fetch(con, "_rm_households")
     files: dict[str, int] = {}
-    files["flags.csv"] = write_csv(out_dir / "flags.csv", FLAGS_COLUMNS, flags)
-    files["households.csv"] = write_csv(out_dir / "households.csv", HOUSEHOLDS_COLUMNS, households)
-    files["flags.xlsx"] = write_xlsx(out_dir / "flags.xlsx", FLAGS_COLUMNS, flags, "疑点清单")
-    files["households.xlsx"] = write_xlsx(
-        out_dir / "households.xlsx", HOUSEHOLDS_COLUMNS, households, "疑点家庭"
-    )
-    files["flags.parquet"] = _write_flags_parquet(out_dir / "flags.parquet", con, flags)
+    with atomic_path(out_dir / "flags.csv", SHARED) as tmp:
+        files["flags.csv"] = write_csv(tmp, FLAGS_COLUMNS, flags)
+    with atomic_path(out_dir / "households.csv", SHARED) as tmp:
+        files["households.csv"] = write_csv(tmp, HOUSEHOLDS_COLUMNS, households)
+    with atomic_path(out_dir / "flags.xlsx", SHARED) as tmp:
+        files["flags.xlsx"] = write_xlsx(tmp, FLAGS_COLUMNS, flags, "疑点清单")
+    with atomic_path(out_dir / "households.xlsx", SHARED) as tmp:
+        files["households.xlsx"] = write_xlsx(tmp, HOUSEHOLDS_COLUMNS, households, "疑点家庭")
+    with atomic_path(out_dir / "flags.parquet", PRIVATE) as tmp:
+        files["flags.parquet"] = _write_flags_parquet(tmp, con, flags)
     return OutputReport(out_dir=out_dir, files=files)
