@@ -225,7 +225,6 @@ def _check_relations(spec: CheckSpec, tables: set[str], rules: RuleSet, bad: Pro
     return through
 
 
-
 def _collect_placeholders(stmt: exp.Query, bad: Problem) -> tuple[set[str], int]:
     placeholders: set[str] = set()
     n_link_params = 0

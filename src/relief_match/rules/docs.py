@@ -140,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     blocks = [
         (render_checks(checks), START, END),
         (render_relations(), RELATIONS_START, RELATIONS_END),
-        (render_fragments(load_fragments(root / "rules" / "fragments.yaml", [])), FRAGMENTS_START, FRAGMENTS_END),
+        (
+            render_fragments(load_fragments(root / "rules" / "fragments.yaml", [])),
+            FRAGMENTS_START,
+            FRAGMENTS_END,
+        ),
     ]
     if "--check" in args:
         ok = all(current_block(text, start, end) == block for block, start, end in blocks)

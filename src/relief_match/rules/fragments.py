@@ -106,7 +106,7 @@ def expand_fragments(sql: str, fragments: dict[str, Fragment]) -> str:
         if name not in fragments:
             raise FragmentError(f"unknown fragment @{name} (known: {sorted(fragments)})")
         fragment = fragments[name]
-        end, args = m.end(), []
+        end, args = m.end(), list[str]()
         if fragment.args:
             if not sql.startswith("(", end):
                 raise FragmentError(f"@{name} needs arguments ({', '.join(fragment.args)})")

@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from relief_match.link.layout import LINKS_LAYOUT
 from relief_match.rules.schema import Layout
 from relief_match.rules.spec import ParamSpec
 from relief_match.sqlident import quote_ident
@@ -52,6 +53,21 @@ class Relation:
     sources: tuple[str, ...]
     params: tuple[str, ...] = ()
 
+
+#: The columns naming a member, as every member relation returns them.
+_MEMBER_LAYOUT: Layout = {
+    "household_id": "VARCHAR",
+    "person_id": "VARCHAR",
+    "member_name": "VARCHAR",
+    "member_id_no": "VARCHAR",
+}
+
+#: The columns of a trusted link, from ``_rm_links`` (``evidence`` as ``match_evidence``).
+_LINK_LAYOUT: Layout = {
+    **{c: LINKS_LAYOUT[c] for c in ("extract", "row", "role", "person_id", "route")},
+    "match_probability": LINKS_LAYOUT["match_probability"],
+    "match_evidence": LINKS_LAYOUT["evidence"],
+}
 
 RELATIONS: tuple[Relation, ...] = (
     Relation(
@@ -101,13 +117,7 @@ RELATIONS: tuple[Relation, ...] = (
             WHERE m.household_id IS NOT NULL
             GROUP BY m.household_id, mp.person_id
         """,
-        layout={
-            "household_id": "VARCHAR",
-            "person_id": "VARCHAR",
-            "member_row": "BIGINT",
-            "member_name": "VARCHAR",
-            "member_id_no": "VARCHAR",
-        },
+        layout={**_MEMBER_LAYOUT, "member_row": "BIGINT"},
         sources=("recipients_members", "_rm_member_person"),
     ),
     Relation(
@@ -128,12 +138,7 @@ RELATIONS: tuple[Relation, ...] = (
                 PARTITION BY m.household_id
                 ORDER BY CASE WHEN m.relation = '户主' THEN 0 ELSE 1 END, m._row) = 1
         """,
-        layout={
-            "household_id": "VARCHAR",
-            "person_id": "VARCHAR",
-            "member_name": "VARCHAR",
-            "member_id_no": "VARCHAR",
-        },
+        layout=dict(_MEMBER_LAYOUT),
         sources=("recipients_members", "_rm_member_person"),
     ),
     Relation(
@@ -175,15 +180,7 @@ RELATIONS: tuple[Relation, ...] = (
             FROM _rm_links AS l
             WHERE l.match_probability >= $min_link_probability
         """,
-        layout={
-            "extract": "VARCHAR",
-            "row": "BIGINT",
-            "role": "VARCHAR",
-            "person_id": "VARCHAR",
-            "route": "VARCHAR",
-            "match_probability": "DOUBLE",
-            "match_evidence": "VARCHAR",
-        },
+        layout=dict(_LINK_LAYOUT),
         sources=("_rm_links",),
         params=("min_link_probability",),
     ),
@@ -199,18 +196,7 @@ RELATIONS: tuple[Relation, ...] = (
             FROM _rm_person_link AS l
             JOIN _rm_member AS mem ON mem.person_id = l.person_id
         """,
-        layout={
-            "household_id": "VARCHAR",
-            "person_id": "VARCHAR",
-            "member_name": "VARCHAR",
-            "member_id_no": "VARCHAR",
-            "extract": "VARCHAR",
-            "row": "BIGINT",
-            "role": "VARCHAR",
-            "route": "VARCHAR",
-            "match_probability": "DOUBLE",
-            "match_evidence": "VARCHAR",
-        },
+        layout={**_MEMBER_LAYOUT, **_LINK_LAYOUT},
         sources=("_rm_person_link", "_rm_member"),
     ),
 )
