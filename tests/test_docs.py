@@ -33,3 +33,17 @@ def test_readme_documents_every_command() -> None:
     for cmd in app.registered_commands:
         name = cmd.name or (cmd.callback.__name__ if cmd.callback else "")
         assert f"relief-match {name.replace('_', '-')}" in README, name
+
+
+def test_design_rules_section_lists_the_shared_relations_and_fragments() -> None:
+    from relief_match.rules import RELATIONS
+    from relief_match.rules.loader import load_fragments
+
+    root = Path(__file__).resolve().parents[1]
+    design = (root / "docs" / "design.md").read_text(encoding="utf-8")
+    assert "../shared/" not in design and "(data-contract.md)" in design
+    rules = design.split("## 5. Rules", 1)[1].split("\n## 6.", 1)[0]
+    for relation in RELATIONS:
+        assert f"`{relation.name}`" in rules, relation.name
+    for name in load_fragments(root / "rules" / "fragments.yaml", []):
+        assert f"`{name}`" in rules, name

@@ -23,7 +23,7 @@ from sqlglot.errors import ParseError
 from relief_match.errors import InternalError
 from relief_match.rules.binding import check_sql
 from relief_match.rules.dry_run import bind_check
-from relief_match.rules.relations import RELATIONS_BY_NAME
+from relief_match.rules.relations import RELATIONS_BY_NAME, relation_inputs, relation_params
 from relief_match.rules.schema import PARAM_TABLE_PREFIX, RM_TABLES, Layout
 from relief_match.rules.spec import (
     DERIVED_PARAMS,
@@ -214,12 +214,12 @@ def _check_relations(spec: CheckSpec, tables: set[str], rules: RuleSet, bad: Pro
     """Check the shared relations read; return the tables they read in turn."""
     through: set[str] = set()
     for name in sorted(tables & set(RELATIONS_BY_NAME)):
-        relation = RELATIONS_BY_NAME[name]
-        through.update(relation.sources)
-        for source in relation.sources:
+        inputs = relation_inputs(name)
+        through |= inputs
+        for source in sorted(inputs):
             if source in rules.known_extracts and source not in spec.requires:
                 bad(f"reads {name}, built from {source!r}; add {source!r} to requires")
-        for p in relation.params:
+        for p in sorted(relation_params(name)):
             if p not in spec.params:
                 bad(f"reads {name}, which uses ${p}; add {p!r} to params")
     return through
@@ -255,8 +255,8 @@ def _check_params(
         elif name in params and params[name].is_table:
             bad(f"${name} is a table parameter; read it as {PARAM_TABLE_PREFIX + name}")
     used = set(placeholders)
-    for relation in (RELATIONS_BY_NAME[t] for t in tables if t in RELATIONS_BY_NAME):
-        used.update(relation.params)
+    for name in tables & set(RELATIONS_BY_NAME):
+        used |= relation_params(name)
     for name in spec.params:
         if name in params and not params[name].is_table and name not in used:
             base_of = [d for d, b in DERIVED_PARAMS.items() if b == name]
@@ -275,7 +275,11 @@ def _check_extracts_read(spec: CheckSpec, reads: set[str], rules: RuleSet, bad: 
 def _check_links(
     spec: CheckSpec, tables: set[str], n_refs: int, n_filters: int, rules: RuleSet, bad: Problem
 ) -> None:
-    """Department records only through ``_rm_links``, each reference filtered by probability."""
+    """Department records only through ``_rm_links``, each reference filtered by probability.
+
+    ``tables`` includes what the shared relations read: ``_rm_person_link`` and
+    ``_rm_member_link`` are ``_rm_links`` already filtered by probability.
+    """
     dept = sorted(t for t in tables if t in rules.known_extracts and t not in OWN_EXTRACTS)
     if dept and "_rm_links" not in tables:
         bad(f"reads department extract(s) {dept} without going through _rm_links")
@@ -326,9 +330,9 @@ def analyse_check(
     tables, n_link_refs = _read_tables(stmt, spec, rules, bad)
     through = _check_relations(spec, tables, rules, bad)
     placeholders, n_link_params = _collect_placeholders(stmt, bad)
-    _check_params(spec, placeholders, tables, rules, bad)
+    _check_params(spec, placeholders, tables | through, rules, bad)
     _check_extracts_read(spec, tables | through, rules, bad)
-    _check_links(spec, tables, n_link_refs, n_link_params, rules, bad)
+    _check_links(spec, tables | through, n_link_refs, n_link_params, rules, bad)
     try:
         fields = template_fields(spec.reason_zh)
     except ValueError as exc:

@@ -1,11 +1,11 @@
-"""Render the generated parts of ``rules/README.md``: the checks and the shared relations.
+"""Render the generated parts of ``rules/README.md``: checks, shared relations, SQL fragments.
 
-The check files are the one declaration of each check, and
+The check files are the one declaration of each check,
 :data:`~relief_match.rules.relations.RELATIONS` the one declaration of each
-shared relation; the README's sections between ``<!-- checks:start -->`` and
-``<!-- checks:end -->`` (and ``<!-- relations:start -->`` /
-``<!-- relations:end -->``) are generated from them so that the documentation
-cannot drift (a test compares them).
+shared relation and ``rules/fragments.yaml`` of each SQL fragment; the
+README's sections between ``<!-- checks:start -->`` and ``<!-- checks:end -->``
+(and the ``relations`` and ``fragments`` markers) are generated from them so
+that the documentation cannot drift (a test compares them).
 
 Usage::
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from relief_match.rules.fragments import Fragment
 from relief_match.rules.relations import RELATIONS
 from relief_match.rules.spec import CheckSet
 
@@ -25,6 +26,8 @@ START = "<!-- checks:start -->"
 END = "<!-- checks:end -->"
 RELATIONS_START = "<!-- relations:start -->"
 RELATIONS_END = "<!-- relations:end -->"
+FRAGMENTS_START = "<!-- fragments:start -->"
+FRAGMENTS_END = "<!-- fragments:end -->"
 
 _AMOUNT_ZH = {
     "exact": "exact (精确)",
@@ -94,6 +97,16 @@ def render_relations() -> str:
     return "\n".join(out) + "\n"
 
 
+def render_fragments(fragments: dict[str, Fragment]) -> str:
+    """The generated Markdown table of the SQL fragments."""
+    out = ["| fragment | call | what it gives |", "|---|---|---|"]
+    for name, f in sorted(fragments.items()):
+        call = f"@{name}({', '.join(f.args)})" if f.args else f"@{name}"
+        doc = " ".join(f.doc.split()).replace("|", "\\|")
+        out.append(f"| `{name}` | `{call}` | {doc} |")
+    return "\n".join(out) + "\n"
+
+
 def replace_block(text: str, block: str, start: str = START, end: str = END) -> str:
     """Put ``block`` between the markers ``start`` and ``end`` of ``text``.
 
@@ -117,7 +130,7 @@ def current_block(text: str, start: str = START, end: str = END) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Rewrite (or with ``--check`` verify) the generated parts of ``rules/README.md``."""
-    from relief_match.rules.loader import load_checks
+    from relief_match.rules.loader import load_checks, load_fragments
 
     args = sys.argv[1:] if argv is None else argv
     root = Path.cwd()
@@ -127,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     blocks = [
         (render_checks(checks), START, END),
         (render_relations(), RELATIONS_START, RELATIONS_END),
+        (
+            render_fragments(load_fragments(root / "rules" / "fragments.yaml", [])),
+            FRAGMENTS_START,
+            FRAGMENTS_END,
+        ),
     ]
     if "--check" in args:
         ok = all(current_block(text, start, end) == block for block, start, end in blocks)

@@ -22,7 +22,12 @@ from relief_match.rules.binding import (
     param_table_layout,
     register_param_table,
 )
-from relief_match.rules.relations import RELATIONS, RELATIONS_BY_NAME, build_relation
+from relief_match.rules.relations import (
+    RELATIONS,
+    RELATIONS_BY_NAME,
+    build_relation,
+    relation_params,
+)
 from relief_match.rules.schema import PARAM_TABLE_PREFIX, RM_TABLES, Layout, create_empty_table
 from relief_match.rules.spec import CheckSpec, ParamSpec
 
@@ -39,7 +44,7 @@ def bind_connection(
     for name, layout in {**layouts, **RM_TABLES}.items():
         create_empty_table(con, name, layout)
     for relation in RELATIONS:
-        if all(p in params for p in relation.params):
+        if relation_params(relation.name) <= set(params):
             build_relation(con, relation, params)
     for name, spec in params.items():
         if spec.is_table:

@@ -1,7 +1,8 @@
-"""Loading the rule files: ``rules/checks/*.yaml`` and ``rules/params.yaml``.
+"""Loading the rule files: ``rules/checks/*.yaml``, ``rules/params.yaml``, ``rules/fragments.yaml``.
 
-:func:`load_checks` validates every file (pydantic for the shape, then
-:func:`~relief_match.rules.analyse.analyse_check` for the SQL) and raises one
+:func:`load_checks` validates every file (pydantic for the shape, then expands
+the SQL fragments a check calls, then
+:func:`~relief_match.rules.analyse.analyse_check` for the expanded SQL) and raises one
 :class:`~relief_match.rules.spec.RuleConfigError` listing every problem in
 every file.
 """
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 
 from relief_match.rules.analyse import RuleSet, analyse_check, forbidden_statement_classes
 from relief_match.rules.dry_run import bind_connection
+from relief_match.rules.fragments import Fragment, FragmentError, FragmentsFile, expand_fragments
 from relief_match.rules.schema import Layout, contract_extracts, load_staged_layouts
 from relief_match.rules.spec import (
     DERIVED_PARAMS,
@@ -56,7 +58,8 @@ def load_checks(rules_dir: Path, schemas_dir: Path | None = None) -> CheckSet:
     problems: Problems = []
     layouts = _load_layouts(schemas_dir, problems)
     params = _load_params(rules_dir / "params.yaml", problems)
-    specs = _load_specs(rules_dir / "checks", problems)
+    fragments = load_fragments(rules_dir / "fragments.yaml", problems)
+    specs = _expand_specs(_load_specs(rules_dir / "checks", problems), fragments, problems)
     known = set(layouts) if layouts is not None else contract_extracts()
     bind_con = bind_connection(layouts, params) if layouts is not None else None
     rules = RuleSet(params, layouts, known, forbidden, bind_con)
@@ -84,6 +87,38 @@ def _load_layouts(schemas_dir: Path | None, problems: Problems) -> dict[str, Lay
         problems.append((schemas_dir, "no schemas/<department>/<extract>.yaml files found"))
         return None
     return layouts
+
+
+def load_fragments(path: Path, problems: Problems) -> dict[str, Fragment]:
+    """The named SQL fragments of ``path`` (none when the file does not exist).
+
+    Problems (unreadable file, wrong shape) are appended to ``problems``.
+    """
+    if not path.is_file():
+        return {}
+    raw = _load_yaml(path, problems)
+    if raw is None:
+        return {}
+    try:
+        return dict(FragmentsFile.model_validate(raw).fragments)
+    except ValidationError as err:
+        problems += _pydantic_problems(path, err)
+        return {}
+
+
+def _expand_specs(
+    specs: list[tuple[Path, CheckSpec]], fragments: dict[str, Fragment], problems: Problems
+) -> list[tuple[Path, CheckSpec]]:
+    """Each spec with its SQL's fragment calls expanded; a bad call is a problem of its file."""
+    out = []
+    for path, spec in specs:
+        try:
+            sql = expand_fragments(spec.sql, fragments)
+        except FragmentError as exc:
+            problems.append((path, f"sql: {exc}"))
+            continue
+        out.append((path, spec.model_copy(update={"sql": sql})))
+    return out
 
 
 def _load_yaml(path: Path, problems: Problems) -> Any:

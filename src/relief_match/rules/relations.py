@@ -15,7 +15,7 @@ relation built without its inputs.
 
 Example:
     >>> [r.name for r in RELATIONS]
-    ['_rm_household', '_rm_member', '_rm_active_household', '_rm_household_pay']
+    ['_rm_household', '_rm_member', '_rm_household_head', '_rm_active_household', '_rm_household_pay', '_rm_person_link', '_rm_member_link']
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from relief_match.link.layout import LINKS_LAYOUT
 from relief_match.rules.schema import Layout
 from relief_match.rules.spec import ParamSpec
 from relief_match.sqlident import quote_ident
@@ -52,6 +53,21 @@ class Relation:
     sources: tuple[str, ...]
     params: tuple[str, ...] = ()
 
+
+#: The columns naming a member, as every member relation returns them.
+_MEMBER_LAYOUT: Layout = {
+    "household_id": "VARCHAR",
+    "person_id": "VARCHAR",
+    "member_name": "VARCHAR",
+    "member_id_no": "VARCHAR",
+}
+
+#: The columns of a trusted link, from ``_rm_links`` (``evidence`` as ``match_evidence``).
+_LINK_LAYOUT: Layout = {
+    **{c: LINKS_LAYOUT[c] for c in ("extract", "row", "role", "person_id", "route")},
+    "match_probability": LINKS_LAYOUT["match_probability"],
+    "match_evidence": LINKS_LAYOUT["evidence"],
+}
 
 RELATIONS: tuple[Relation, ...] = (
     Relation(
@@ -101,13 +117,28 @@ RELATIONS: tuple[Relation, ...] = (
             WHERE m.household_id IS NOT NULL
             GROUP BY m.household_id, mp.person_id
         """,
-        layout={
-            "household_id": "VARCHAR",
-            "person_id": "VARCHAR",
-            "member_row": "BIGINT",
-            "member_name": "VARCHAR",
-            "member_id_no": "VARCHAR",
-        },
+        layout={**_MEMBER_LAYOUT, "member_row": "BIGINT"},
+        sources=("recipients_members", "_rm_member_person"),
+    ),
+    Relation(
+        name="_rm_household_head",
+        doc=(
+            "One row per household: the member who represents it in a household-level "
+            "finding (the first row with relation 户主, else the household's first member "
+            "row), name and ID as recorded on that row."
+        ),
+        sql="""
+            SELECT m.household_id, mp.person_id,
+                   coalesce(m.name, m.name_raw) AS member_name,
+                   coalesce(m.id_no, m.id_no_clean, m.id_no_raw) AS member_id_no
+            FROM recipients_members AS m
+            LEFT JOIN _rm_member_person AS mp ON mp.member_row = m._row
+            WHERE m.household_id IS NOT NULL
+            QUALIFY row_number() OVER (
+                PARTITION BY m.household_id
+                ORDER BY CASE WHEN m.relation = '户主' THEN 0 ELSE 1 END, m._row) = 1
+        """,
+        layout=dict(_MEMBER_LAYOUT),
         sources=("recipients_members", "_rm_member_person"),
     ),
     Relation(
@@ -137,10 +168,62 @@ RELATIONS: tuple[Relation, ...] = (
         layout={"household_id": "VARCHAR", "pay_month": "DATE", "amount": "DOUBLE"},
         sources=("benefit_payments",),
     ),
+    Relation(
+        name="_rm_person_link",
+        doc=(
+            "Each department reference linked to a person with `match_probability` at "
+            "least `min_link_probability` (the rows of `_rm_links` a check may trust)."
+        ),
+        sql="""
+            SELECT l.extract, l.row, l.role, l.person_id, l.route, l.match_probability,
+                   l.evidence AS match_evidence
+            FROM _rm_links AS l
+            WHERE l.match_probability >= $min_link_probability
+        """,
+        layout=dict(_LINK_LAYOUT),
+        sources=("_rm_links",),
+        params=("min_link_probability",),
+    ),
+    Relation(
+        name="_rm_member_link",
+        doc=(
+            "Each trusted department reference (`_rm_person_link`) whose person is a "
+            "recipient member: one row per reference and household of that person."
+        ),
+        sql="""
+            SELECT mem.household_id, mem.person_id, mem.member_name, mem.member_id_no,
+                   l.extract, l.row, l.role, l.route, l.match_probability, l.match_evidence
+            FROM _rm_person_link AS l
+            JOIN _rm_member AS mem ON mem.person_id = l.person_id
+        """,
+        layout={**_MEMBER_LAYOUT, **_LINK_LAYOUT},
+        sources=("_rm_person_link", "_rm_member"),
+    ),
 )
 
 #: Relation name -> relation.
 RELATIONS_BY_NAME: dict[str, Relation] = {r.name: r for r in RELATIONS}
+
+
+def relation_inputs(name: str) -> set[str]:
+    """Every table a relation is built from, through the relations it reads in turn.
+
+    Example:
+        >>> sorted(relation_inputs("_rm_member_link"))  # doctest: +NORMALIZE_WHITESPACE
+        ['_rm_links', '_rm_member', '_rm_member_person', '_rm_person_link', 'recipients_members']
+    """
+    out: set[str] = set()
+    for source in RELATIONS_BY_NAME[name].sources:
+        out.add(source)
+        if source in RELATIONS_BY_NAME:
+            out |= relation_inputs(source)
+    return out
+
+
+def relation_params(name: str) -> set[str]:
+    """The parameters a relation uses, with those of the relations it is built from."""
+    names = {name} | relation_inputs(name)
+    return {p for n in names if n in RELATIONS_BY_NAME for p in RELATIONS_BY_NAME[n].params}
 
 
 def _relation_values(relation: Relation, params: Mapping[str, ParamSpec]) -> dict[str, Any]:
@@ -183,15 +266,15 @@ def build_relations(
         con: the run's connection (staged extracts and link tables present).
         params: all parameters.
         names: the relations the checks of the run read.
-        tables: the tables that exist on ``con``.
+        tables: the tables that exist on ``con`` (relations built here are added).
 
     Returns:
         The relations built; a relation whose sources were not delivered is
         left out (every check reading it requires those sources and is skipped).
     """
-    built = []
-    for relation in RELATIONS:
-        if relation.name in names and set(relation.sources) <= tables:
+    built: list[str] = []
+    for relation in RELATIONS:  # a relation comes after the relations it reads
+        if relation.name in names and set(relation.sources) <= tables | set(built):
             build_relation(con, relation, params)
             built.append(relation.name)
     return built
