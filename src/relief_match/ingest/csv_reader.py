@@ -48,6 +48,9 @@ _LINE_SEPARATORS = (b"\x1f", b"\x1e", b"\x1d", b"\x1c", b"\x01", b"\x02")
 _MAX_WALK_LINES = 1000
 _VOTE_BYTES = 4 * 1024 * 1024
 
+# No field size limit a legitimate field can hit (the csv module's default is 128 KB).
+csv.field_size_limit(2**31 - 1)
+
 
 def detect_encoding(path: Path) -> str:
     """Return ``utf-8-sig``, ``utf-8`` or ``gb18030`` for a text file.
@@ -145,7 +148,7 @@ class _Layout:
 
 
 def _split_header(line: str, delim: str) -> list[str]:
-    return next(csv.reader([line.lstrip("\ufeff")], delimiter=delim), [])
+    return tolerant.split_fields(line.lstrip("\ufeff").rstrip("\r"), delim)
 
 
 def _find_layout(lines: tolerant.DecodedLines, hints: ReadHints) -> _Layout:
@@ -223,7 +226,12 @@ def _parse_fast(data: bytes, headers: list[str], delim: str, first_row: int) -> 
     if has_quotes:
         quoted = lines.str.contains('"', literal=True).fill_null(False)
         idx = quoted.arg_true().to_list()
-        counted = [len(r) for r in csv.reader(lines.filter(quoted).to_list(), delimiter=delim)]
+        try:
+            counted = [len(r) for r in csv.reader(lines.filter(quoted).to_list(), delimiter=delim)]
+        except csv.Error:  # e.g. a lone CR inside a line: record by record instead
+            return None
+        if len(counted) != len(idx):
+            return None
         nfields = nfields.scatter(idx, counted) if idx else nfields
     frame = frame.with_columns(
         pl.Series(FIELDS_COL, nfields, dtype=pl.Int32),

@@ -96,9 +96,20 @@ def resolve_duplicate_columns(table: RawTable, hints: ReadHints) -> RawTable:
             table.rejects.extend(
                 Reject(r, "conflicting_columns", detail, column=canon) for r in bad
             )
+            width, n = len(table.headers), pl.col(FIELDS_COL)
             frame = (
                 frame.filter(~differ)
-                .with_columns(pl.coalesce(pl.col(keep), pl.col(other)).alias(keep))
+                .with_columns(
+                    pl.coalesce(pl.col(keep), pl.col(other)).alias(keep),
+                    # a whole record stays whole; a ragged one stays ragged
+                    pl.when(n == width)
+                    .then(width - 1)
+                    .when(n == width - 1)
+                    .then(n + 1)
+                    .otherwise(n)
+                    .cast(pl.Int32)
+                    .alias(FIELDS_COL),
+                )
                 .drop(other)
             )
             table.headers.remove(other)

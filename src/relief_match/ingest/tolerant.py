@@ -11,8 +11,6 @@ goes on at the next line. Nothing here ever quotes the data in a message.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,9 +21,6 @@ from relief_match.ingest.table import FIELDS_COL, ROW_COL, Reject
 
 #: A quoted field may span at most this many physical lines.
 MAX_RECORD_LINES = 200
-
-# No field size limit a legitimate field can hit (the default is 128 KB).
-csv.field_size_limit(2**31 - 1)
 
 _OTHER_ENCODING = {"utf-8": "gb18030", "utf-8-sig": "gb18030", "gb18030": "utf-8"}
 
@@ -69,10 +64,34 @@ def _strict_record(delim: str) -> re.Pattern[str]:
     return re.compile(f"{fld}(?:{d}{fld})*", re.DOTALL)
 
 
+@lru_cache(maxsize=8)
+def _field(delim: str) -> re.Pattern[str]:
+    d = re.escape(delim)
+    return re.compile(f'"([^"]*(?:""[^"]*)*)"|([^"{d}]*)', re.DOTALL)
+
+
 def _fields(text: str, delim: str) -> list[str]:
+    """The fields of a record that matches :func:`_strict_record`."""
     if '"' not in text:
         return text.split(delim)
-    return next(csv.reader(io.StringIO(text, newline=""), delimiter=delim), [""])
+    pattern, out, pos = _field(delim), [], 0
+    while True:
+        m = pattern.match(text, pos)
+        if m is None:  # pragma: no cover - the record was checked strictly
+            break
+        quoted = m.group(1)
+        out.append(quoted.replace('""', '"') if quoted is not None else m.group(2))
+        pos = m.end() + 1  # skip the delimiter
+        if pos > len(text):
+            break
+    return out
+
+
+def split_fields(text: str, delim: str) -> list[str]:
+    """The fields of one line, leniently (a header, a sniffing candidate)."""
+    if _strict_record(delim).fullmatch(text):
+        return _fields(text, delim)
+    return [c.strip('"') for c in text.split(delim)]
 
 
 def assemble(
