@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -254,12 +254,12 @@ def _ingest_extract(
             unreadable += 1
             why = str(exc) if isinstance(exc, UnreadableFileError) else _internal(exc)
             _quarantine_rest(con, spec, rep, path, rel, why, counts)
-            _record_file(con, spec, rel, fmt, encoding, "unreadable", tuple(counts), why)
+            _record_file(con, spec, rel, fmt, encoding, "unreadable", counts, why)
             continue
         rep.formats.append(fmt or "")
         rep.encodings.append(encoding or "")
         rep.notes.extend(f"{rel}: {n}" for n in notes)
-        _record_file(con, spec, rel, fmt, encoding, "ok", tuple(counts), "; ".join(notes) or None)
+        _record_file(con, spec, rel, fmt, encoding, "ok", counts, "; ".join(notes) or None)
         log.info("%s: %s read %d, used %d, quarantined %d", spec.extract, rel, *counts)
     if rep.repairs_by_column:
         con.executemany(
@@ -395,7 +395,7 @@ def _record_file(
     fmt: str | None,
     encoding: str | None,
     status: str,
-    counts: tuple[int, int, int],
+    counts: Sequence[int],
     message: str | None,
 ) -> None:
     """One ``_rm_deliveries`` row: a delivered file, or a missing extract."""
