@@ -132,6 +132,16 @@ def _set_field(line: str, index: int, value: str) -> str:
     return ",".join(cells)
 
 
+def _set_cell(rel: str, encoding: str, line_no: int, index: int, value: str) -> Any:
+    """An injector: cell ``index`` of physical line ``line_no`` of ``rel`` becomes ``value``."""
+
+    def edit(lines: list[str]) -> list[str]:
+        lines[line_no - 1] = _set_field(lines[line_no - 1], index, value)
+        return lines
+
+    return lambda d: _edit_lines(d / rel, encoding, edit)
+
+
 def _reason_rows(run: Run, reason: str) -> list[int]:
     q = run.quarantine().filter(pl.col("reason").str.contains(reason))
     return [int(r) for r in q["row"].drop_nulls().to_list()]
@@ -148,11 +158,7 @@ def _rewrite_csv(path: Path, encoding: str, delimiter: str) -> None:
 
 
 def test_stray_quote_at_field_start(run_with: Any, clean: Run) -> None:
-    run = run_with(
-        lambda d: _edit_lines(
-            d / BP, "utf-8-sig", lambda ls: [*ls[:99], _set_field(ls[99], 4, '"已核实'), *ls[100:]]
-        )
-    )
+    run = run_with(_set_cell(BP, "utf-8-sig", 100, 4, '"已核实'))
     assert _reason_rows(run, "unparsable_record") == [100]
     bp = run.extract("benefit_payments")
     assert bp["rows_read"] == clean.extract("benefit_payments")["rows_read"]
@@ -160,13 +166,7 @@ def test_stray_quote_at_field_start(run_with: Any, clean: Run) -> None:
 
 
 def test_quote_inside_a_field_utf8(run_with: Any, clean: Run) -> None:
-    run = run_with(
-        lambda d: _edit_lines(
-            d / BP,
-            "utf-8-sig",
-            lambda ls: [*ls[:199], _set_field(ls[199], 4, '已"核实'), *ls[200:]],
-        )
-    )
+    run = run_with(_set_cell(BP, "utf-8-sig", 200, 4, '已"核实'))
     assert _reason_rows(run, "unparsable_record") == [200]
     assert run.extract("benefit_payments")["rows_used"] == (
         clean.extract("benefit_payments")["rows_used"] - 1
@@ -174,11 +174,7 @@ def test_quote_inside_a_field_utf8(run_with: Any, clean: Run) -> None:
 
 
 def test_quote_inside_a_field_gb18030(run_with: Any, clean: Run) -> None:
-    run = run_with(
-        lambda d: _edit_lines(
-            d / MEMBERS, "gb18030", lambda ls: [*ls[:49], _set_field(ls[49], 2, '王"伟'), *ls[50:]]
-        )
-    )
+    run = run_with(_set_cell(MEMBERS, "gb18030", 50, 2, '王"伟'))
     assert _reason_rows(run, "unparsable_record") == [50]
     members = run.extract("recipients_members")
     assert members["rows_used"] == clean.extract("recipients_members")["rows_used"] - 1
@@ -187,11 +183,7 @@ def test_quote_inside_a_field_gb18030(run_with: Any, clean: Run) -> None:
 
 def test_quoted_field_over_128_kb(run_with: Any, clean: Run) -> None:
     big = '"' + "备注" * 70_000 + '"'
-    run = run_with(
-        lambda d: _edit_lines(
-            d / BP, "utf-8-sig", lambda ls: [*ls[:9], _set_field(ls[9], 4, big), *ls[10:]]
-        )
-    )
+    run = run_with(_set_cell(BP, "utf-8-sig", 10, 4, big))
     assert (
         run.extract("benefit_payments")["rows_used"]
         == clean.extract("benefit_payments")["rows_used"]
@@ -200,11 +192,7 @@ def test_quoted_field_over_128_kb(run_with: Any, clean: Run) -> None:
 
 
 def test_unit_separator_control_character(run_with: Any, clean: Run) -> None:
-    run = run_with(
-        lambda d: _edit_lines(
-            d / BP, "utf-8-sig", lambda ls: [*ls[:9], _set_field(ls[9], 4, "已\x1f核实"), *ls[10:]]
-        )
-    )
+    run = run_with(_set_cell(BP, "utf-8-sig", 10, 4, "已\x1f核实"))
     assert (
         run.extract("benefit_payments")["rows_used"]
         == clean.extract("benefit_payments")["rows_used"]
