@@ -1,18 +1,24 @@
 """Read, validate and stage a whole delivery directory into DuckDB.
 
 For every extract of the catalog: find its file(s) under
-``<delivery>/<department>/``, read each (whatever the format and encoding),
-validate it, and append the accepted rows to the DuckDB table named after the
-extract. Rejected rows go to ``_rm_quarantine``; repair counts to
-``_rm_repairs``; one row per file (or per missing extract) to
-``_rm_deliveries``. See ``docs/design.md`` §3.
+``<delivery>/<department>/`` (the contract file and any part of it, see
+:mod:`relief_match.ingest.discover`; symlinks are never followed), read each
+(whatever the format and encoding), validate it, and append the accepted rows
+to the DuckDB table named after the extract. Rejected rows (by the reader or
+the validator) go to ``_rm_quarantine``; repair counts to ``_rm_repairs``; one
+row per file (or per missing extract) to ``_rm_deliveries``. A row identical to
+one already read from any file of the same extract is a ``duplicate_row``.
+An extract with no usable row (missing, unreadable, header only, a required
+column missing, every row quarantined) is *unusable*: not in
+:attr:`IngestReport.available`, so the checks that need it do not run.
+See ``docs/design.md`` §3.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,14 +27,23 @@ import duckdb
 import polars as pl
 
 from relief_match.catalog import Catalog, ExtractSpec
-from relief_match.ingest.readers import UnreadableFileError, iter_any
+from relief_match.ingest.discover import SUFFIXES, scan_delivery
+from relief_match.ingest.readers import (
+    RawTable,
+    ReadHints,
+    Reject,
+    UnreadableFileError,
+    count_data_lines,
+    iter_any,
+)
 from relief_match.validate.duplicates import DuplicateTracker
 from relief_match.validate.quarantine import QUARANTINE_SCHEMA
 from relief_match.validate.validator import ValidatedFile, validate_file
 
 log = logging.getLogger(__name__)
 
-_SUFFIXES = {".csv", ".txt", ".xlsx", ".parquet", ".xls"}
+_SUFFIXES = SUFFIXES
+_TEXT_TYPES = frozenset({"id_no", "credit_code", "str"})
 
 
 @dataclass
@@ -38,6 +53,8 @@ class ExtractReport:
     extract: str
     department: str
     status: str  # ok | missing | unreadable | partial
+    usable: bool = False
+    unusable_reason: str | None = None  # missing | unreadable | header_only | ...
     files: list[str] = field(default_factory=list)
     formats: list[str] = field(default_factory=list)
     encodings: list[str] = field(default_factory=list)
@@ -50,6 +67,7 @@ class ExtractReport:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     repairs_by_column: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
+    missing_required: bool = field(default=False, repr=False)
 
     @property
     def reconciles(self) -> bool:
@@ -64,11 +82,18 @@ class IngestReport:
     extracts: list[ExtractReport]
     unknown_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
     @property
     def available(self) -> set[str]:
-        """Extracts staged tonight (delivered and at least partly readable)."""
-        return {e.extract for e in self.extracts if e.status in ("ok", "partial")}
+        """Extracts staged tonight with at least one usable row."""
+        return {e.extract for e in self.extracts if e.usable}
+
+    @property
+    def unusable(self) -> dict[str, str]:
+        """Extract -> why it is unusable tonight (``missing``, ``unreadable``,
+        ``header_only``, ``missing_required_column``, ``no_usable_rows``)."""
+        return {e.extract: e.unusable_reason or "unusable" for e in self.extracts if not e.usable}
 
     @property
     def rows_read(self) -> int:
@@ -86,6 +111,7 @@ class IngestReport:
         d = asdict(self)
         for e in d["extracts"]:
             e.pop("repairs_by_column", None)
+            e.pop("missing_required", None)
         d["totals"] = {
             "rows_read": self.rows_read,
             "rows_used": self.rows_used,
@@ -109,18 +135,17 @@ class IngestReport:
 
 
 def find_files(delivery: Path, spec: ExtractSpec) -> list[Path]:
-    """Files delivering ``spec``: ``<department>/<extract>.*`` (or the Chinese title)."""
-    folder = delivery / spec.department
-    if not folder.is_dir():
-        return []
-    out = []
-    for p in sorted(folder.iterdir()):
-        if not p.is_file() or p.name.startswith((".", "~$")):
-            continue
-        stem = p.name.split(".", 1)[0]
-        if stem in (spec.extract, spec.title_zh) and p.suffix.lower() in _SUFFIXES:
-            out.append(p)
-    return out
+    """Files delivering ``spec``: ``<department>/<extract>.*`` (or the Chinese
+    title) first, then its parts (``<extract>.<anything>.*``); no symlinks."""
+    found = scan_delivery(delivery, [(spec.extract, spec.department, spec.title_zh)])
+    return found.by_extract[spec.extract]
+
+
+def read_hints(spec: ExtractSpec) -> ReadHints:
+    """What the readers may know of ``spec``: its headers and its text columns."""
+    return ReadHints(
+        dict(spec.header_map), frozenset(c.name for c in spec.columns if c.type in _TEXT_TYPES)
+    )
 
 
 def _create_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -172,20 +197,20 @@ def ingest_delivery(
     """
     t0 = time.perf_counter()
     _create_meta_tables(con)
+    found = scan_delivery(delivery, [(s.extract, s.department, s.title_zh) for s in catalog])
     reports: list[ExtractReport] = []
-    claimed: set[Path] = set()
     for spec in catalog:
         if progress:
             progress(spec.extract)
-        reports.append(_ingest_extract(delivery, spec, con, chunk_bytes, claimed))
-    unknown = sorted(
-        str(p.relative_to(delivery))
-        for p in delivery.rglob("*")
-        if p.is_file() and p not in claimed and not p.name.startswith(".")
-    )
-    for u in unknown:
+        files = found.by_extract[spec.extract]
+        reports.append(_ingest_extract(delivery, spec, con, chunk_bytes, files))
+    for u in found.unknown:
         log.warning("file %s is not an extract of the contract; ignored", u)
-    return IngestReport(str(delivery), reports, unknown, time.perf_counter() - t0)
+    for n in found.skipped:
+        log.warning("%s (a delivery is read from its own regular files only)", n)
+    return IngestReport(
+        str(delivery), reports, found.unknown, time.perf_counter() - t0, found.skipped
+    )
 
 
 def _ingest_extract(
@@ -193,87 +218,49 @@ def _ingest_extract(
     spec: ExtractSpec,
     con: duckdb.DuckDBPyConnection,
     chunk_bytes: int,
-    claimed: set[Path],
+    files: list[Path],
 ) -> ExtractReport:
     t0 = time.perf_counter()
     rep = ExtractReport(spec.extract, spec.department, "missing")
-    files = find_files(delivery, spec)
-    claimed.update(files)
     if not files:
         rep.notes.append(f"not delivered: no {spec.department}/{spec.extract}.* file")
         log.warning("%s: not delivered tonight", spec.extract)
         _record_file(con, spec, None, None, None, "missing", (0, 0, 0), rep.notes[-1])
+        _decide_usable(rep)
         return rep
-    created = False
-    extra_created = False
+    if len(files) > 1:
+        rep.notes.append(
+            "several files read as parts of one delivery (rows repeated across them are"
+            " quarantined as duplicate_row): "
+            + ", ".join(str(p.relative_to(delivery)) for p in files)
+        )
+        log.warning("%s: %s", spec.extract, rep.notes[-1])
+    tables: set[str] = set()
     unreadable = 0
+    dups = DuplicateTracker()  # spans the chunks and the files of the extract
+    hints = read_hints(spec)
     for path in files:
         rel = str(path.relative_to(delivery))
         rep.files.append(rel)
-        dups = DuplicateTracker()
-        file_read = file_used = file_quarantined = 0
+        counts = [0, 0, 0]  # read, used, quarantined
         fmt: str | None = None
         encoding: str | None = None
         notes: list[str] = []
         try:
-            for raw in iter_any(path, chunk_bytes):
+            for raw in iter_any(path, chunk_bytes, hints):
                 fmt, encoding = fmt or raw.format, encoding or raw.encoding
-                vf = validate_file(spec, raw, rel, dups)
-                if vf.rows_read != vf.rows_used + vf.rows_quarantined:  # pragma: no cover
-                    raise AssertionError(f"{rel}: rows do not reconcile")
-                _append(con, spec.extract, vf.staged, create=not created)
-                created = True
-                if vf.extra is not None:
-                    _append(con, f"{spec.extract}__extra", vf.extra, create=not extra_created)
-                    extra_created = True
-                if vf.quarantine.height:
-                    _append(
-                        con, "_rm_quarantine", vf.quarantine.select(list(QUARANTINE_SCHEMA)), False
-                    )
-                _account(rep, vf)
-                file_read += vf.rows_read
-                file_used += vf.rows_used
-                file_quarantined += vf.rows_quarantined
-                notes.extend(n for n in vf.notes if n not in notes)
-        except UnreadableFileError as exc:
+                _stage_chunk(con, spec, rep, raw, rel, dups, tables, counts, notes)
+        except Exception as exc:  # one file never costs the night
             unreadable += 1
-            msg = f"{rel}: unreadable: {exc}"
-            if file_read:
-                msg += f" (after {file_read:,} rows had been read)"
-            rep.notes.append(msg)
-            log.error("%s", msg)
-            _record_file(
-                con,
-                spec,
-                rel,
-                fmt,
-                encoding,
-                "unreadable",
-                (file_read, file_used, file_quarantined),
-                str(exc),
-            )
+            why = str(exc) if isinstance(exc, UnreadableFileError) else _internal(exc)
+            _quarantine_rest(con, spec, rep, path, rel, why, counts)
+            _record_file(con, spec, rel, fmt, encoding, "unreadable", counts, why)
             continue
         rep.formats.append(fmt or "")
         rep.encodings.append(encoding or "")
         rep.notes.extend(f"{rel}: {n}" for n in notes)
-        _record_file(
-            con,
-            spec,
-            rel,
-            fmt,
-            encoding,
-            "ok",
-            (file_read, file_used, file_quarantined),
-            "; ".join(notes) or None,
-        )
-        log.info(
-            "%s: %s read %d, used %d, quarantined %d",
-            spec.extract,
-            rel,
-            file_read,
-            file_used,
-            file_quarantined,
-        )
+        _record_file(con, spec, rel, fmt, encoding, "ok", counts, "; ".join(notes) or None)
+        log.info("%s: %s read %d, used %d, quarantined %d", spec.extract, rel, *counts)
     if rep.repairs_by_column:
         con.executemany(
             "INSERT INTO _rm_repairs VALUES (?, ?, ?, ?)",
@@ -282,12 +269,123 @@ def _ingest_extract(
                 for (col, kind), n in sorted(rep.repairs_by_column.items())
             ],
         )
-    if created:
+    if "_staged" in tables:
         rep.status = "partial" if unreadable else "ok"
     else:
         rep.status = "unreadable"
+    _decide_usable(rep)
     rep.seconds = round(time.perf_counter() - t0, 3)
     return rep
+
+
+def _internal(exc: Exception) -> str:
+    """An unexpected reader failure, named by its type only (texts may quote data)."""
+    log.error("internal error while reading (%s)", type(exc).__name__)
+    return f"could not be read (internal error {type(exc).__name__})"
+
+
+def _stage_chunk(
+    con: duckdb.DuckDBPyConnection,
+    spec: ExtractSpec,
+    rep: ExtractReport,
+    raw: RawTable,
+    rel: str,
+    dups: DuplicateTracker,
+    tables: set[str],
+    counts: list[int],
+    notes: list[str],
+) -> None:
+    """Validate one chunk of a file and stage, quarantine and count its rows."""
+    vf = validate_file(spec, raw, rel, dups)
+    if vf.rows_read != vf.rows_used + vf.rows_quarantined:  # pragma: no cover
+        raise AssertionError(f"{rel}: rows do not reconcile")
+    _append(con, spec.extract, vf.staged, create="_staged" not in tables)
+    tables.add("_staged")
+    if vf.extra is not None:
+        _append(con, f"{spec.extract}__extra", vf.extra, create="_extra" not in tables)
+        tables.add("_extra")
+    if vf.quarantine.height:
+        _append(con, "_rm_quarantine", vf.quarantine.select(list(QUARANTINE_SCHEMA)), False)
+    _account(rep, vf)
+    rep.missing_required |= any(not spec.column(c).is_nullable for c in vf.missing_columns)
+    counts[0] += vf.rows_read
+    counts[1] += vf.rows_used
+    counts[2] += vf.rows_quarantined
+    _quarantine_rejects(con, spec, rep, rel, raw.rejects, counts)
+    for kind, n in raw.repairs.items():
+        key = ("_line", kind)
+        rep.repairs_by_column[key] = rep.repairs_by_column.get(key, 0) + n
+        rep.repairs[f"_line:{kind}"] = rep.repairs.get(f"_line:{kind}", 0) + n
+    notes.extend(n for n in vf.notes if n not in notes)
+
+
+def _quarantine_rejects(
+    con: duckdb.DuckDBPyConnection,
+    spec: ExtractSpec,
+    rep: ExtractReport,
+    rel: str,
+    rejects: list[Reject],
+    counts: list[int],
+) -> None:
+    """Quarantine the records a reader rejected (each counted as read)."""
+    if not rejects:
+        return
+    rows = []
+    for r in rejects:
+        where = f"{rel} row {r.row}" if r.row is not None else rel
+        rows.append([spec.extract, rel, r.row, r.column, None, r.reason, f"{where}: {r.detail}"])
+        rep.quarantine_reasons[r.reason] = rep.quarantine_reasons.get(r.reason, 0) + r.count
+        rep.rows_read += r.count
+        rep.rows_quarantined += r.count
+        counts[0] += r.count
+        counts[2] += r.count
+    con.executemany("INSERT INTO _rm_quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _quarantine_rest(
+    con: duckdb.DuckDBPyConnection,
+    spec: ExtractSpec,
+    rep: ExtractReport,
+    path: Path,
+    rel: str,
+    why: str,
+    counts: list[int],
+) -> None:
+    """A file that cannot be read (further): its remaining lines, counted, in one entry."""
+    total = count_data_lines(path)
+    rest = max(0, total - counts[0]) if total is not None else 0
+    msg = f"{rel}: unreadable: {why}"
+    if counts[0]:
+        msg += f" (after {counts[0]:,} rows had been read)"
+    if total is None:
+        msg += "; its rows cannot be counted"
+    rep.notes.append(msg)
+    log.error("%s", msg)
+    if total is not None and rest == 0:
+        return
+    detail = f"unreadable ({why}): {rest:,} data row(s) quarantined as one entry"
+    _quarantine_rejects(
+        con, spec, rep, rel, [Reject(None, "unreadable_file", detail, rest)], counts
+    )
+
+
+def _decide_usable(rep: ExtractReport) -> None:
+    """``usable`` and ``unusable_reason`` from what happened to the extract."""
+    if rep.status == "missing":
+        reason: str | None = "missing"
+    elif rep.status == "unreadable":
+        reason = "unreadable"
+    elif rep.rows_read == 0:
+        reason = "header_only"
+    elif rep.rows_used == 0 and rep.missing_required:
+        reason = "missing_required_column"
+    elif rep.rows_used == 0:
+        reason = "no_usable_rows"
+    else:
+        reason = None
+    rep.usable, rep.unusable_reason = reason is None, reason
+    if reason not in (None, "missing"):
+        log.warning("%s: unusable tonight (%s): its checks do not run", rep.extract, reason)
 
 
 def _record_file(
@@ -297,7 +395,7 @@ def _record_file(
     fmt: str | None,
     encoding: str | None,
     status: str,
-    counts: tuple[int, int, int],
+    counts: Sequence[int],
     message: str | None,
 ) -> None:
     """One ``_rm_deliveries`` row: a delivered file, or a missing extract."""

@@ -96,17 +96,26 @@ def _normaliser(col: ColumnSpec, expr: pl.Expr) -> pl.Expr:
 
 
 def _map_headers(spec: ExtractSpec, raw: RawTable) -> tuple[dict[str, str], list[str]]:
-    """Delivered header -> canonical column; and the unknown extra headers."""
+    """Delivered header -> canonical column; and the unknown extra headers.
+
+    Two headers naming one column (``姓名`` and ``name``) are resolved by the
+    reader (:func:`relief_match.ingest.readers.resolve_duplicate_columns`);
+    should both still arrive, the one spelled exactly as the canonical name
+    is used and the other kept aside with the extras (renaming it onto the
+    canonical name would collide).
+    """
     mapping: dict[str, str] = {}
     extras: list[str] = []
     taken: set[str] = set()
-    for h in raw.headers:
-        canon = spec.header_map.get(header_key(h))
+    canon_of = {h: spec.header_map.get(header_key(h)) for h in raw.headers}
+    exact_first = sorted(raw.headers, key=lambda h: canon_of[h] != h)
+    for h in exact_first:
+        canon = canon_of[h]
         if canon is None or canon in taken:
-            extras.append(h)
             continue
         mapping[h] = canon
         taken.add(canon)
+    extras = [h for h in raw.headers if h not in mapping]
     return mapping, extras
 
 
