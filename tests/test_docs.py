@@ -17,13 +17,9 @@ def test_readme_documents_every_setting_and_its_environment_variable() -> None:
 
 
 def test_readme_documents_every_exit_code() -> None:
-    for code in (
-        errors.EXIT_OK,
-        errors.EXIT_INTERNAL,
-        errors.EXIT_USAGE,
-        errors.EXIT_UNUSABLE_INPUT,
-        errors.EXIT_CONFIG,
-    ):
+    codes = {v for k, v in vars(errors).items() if k.startswith("EXIT_") and isinstance(v, int)}
+    assert len(codes) >= 6
+    for code in codes:
         assert f"\n| {code} |" in README, code
 
 

@@ -211,3 +211,33 @@ def test_prune_keeps_latest_and_takes_the_lock(out: Path) -> None:
     assert res.returncode == EXIT_OK, res.stderr
     assert [p.resolve() for p in (out / "runs").iterdir()] == [latest]
     assert _snapshot(out / "latest") == files
+
+
+def test_a_degraded_night_publishes_its_list_and_exits_5(tmp_path: Path) -> None:
+    import shutil
+
+    from relief_match.errors import EXIT_UNUSABLE_EXTRACTS
+    from relief_match.resources import default_dir
+
+    delivery = tmp_path / "delivery"
+    shutil.copytree(default_dir("sample_data") / "delivery", delivery)
+    vehicles = delivery / "public_security" / "motor_vehicles.csv"
+    header = vehicles.read_bytes().splitlines(keepends=True)[0]
+    vehicles.write_bytes(header)  # header only: delivered but unusable
+    (delivery / "health" / "death_certificates.parquet").unlink()  # not delivered
+    out = tmp_path / "out"
+    done = _cli("run", str(delivery), "--out", str(out), "--as-of", AS_OF, "--log-format", "json")
+    assert done.returncode == EXIT_UNUSABLE_EXTRACTS, done.stderr[-2000:]
+    last = json.loads(done.stderr.strip().splitlines()[-1])
+    assert last["status"] == "completed" and last["exit_code"] == EXIT_UNUSABLE_EXTRACTS
+    latest = out / "latest"
+    assert (latest / "flags.csv").is_file()  # the night's list is still published
+    summary = json.loads((latest / "run_summary.json").read_text(encoding="utf-8"))
+    assert summary["unusable_extracts"] == {
+        "death_certificates": "missing",
+        "motor_vehicles": "header_only",
+    }
+    checks = {c["rule_id"]: c for c in summary["rules"]["checks"]}
+    assert checks["VEHICLE"]["status"] == "skipped"
+    assert "motor_vehicles (header_only)" in checks["VEHICLE"]["reason"]
+    assert checks["DUPLICATE_ENROLLMENT"]["status"] == "ran"

@@ -271,6 +271,30 @@ def train_linker(cfg: RunConfig, seed: int = 42) -> Any:
         return _train(s.con, person_refs(s.catalog, ingest.available), settings, model, seed=seed)
 
 
+def quarantine_warnings(
+    ingest: IngestReport, checks: Any, rules: Any, max_share: float
+) -> list[str]:
+    """A warning for each check that ran on an extract which lost more than
+    ``max_share`` of its rows to quarantine tonight (its findings may be incomplete)."""
+    lossy = {
+        e.extract: e.rows_quarantined / e.rows_read
+        for e in ingest.extracts
+        if e.usable and e.rows_read and e.rows_quarantined / e.rows_read > max_share
+    }
+    ran = set(rules.ran)
+    warnings = []
+    for check in checks:
+        hit = [x for x in check.spec.extracts if x in lossy]
+        if check.spec.id in ran and hit:
+            lost = ", ".join(f"{x} lost {lossy[x]:.0%} of its rows to quarantine" for x in hit)
+            warnings.append(
+                f"{check.spec.id} ran on partial data ({lost}); findings may be missing"
+            )
+    for w in warnings:
+        log.warning(w)
+    return warnings
+
+
 def run(cfg: RunConfig) -> RunReport:
     """``relief-match run``: the whole job, from delivery to the caseworkers' list.
 
@@ -283,6 +307,10 @@ def run(cfg: RunConfig) -> RunReport:
     Raises:
         UnusableInputError: the delivery cannot be used (exit code 3).
         ConfigError: schemas or rules are broken (exit code 4).
+
+    A run that completes while some extracts were missing or unusable is
+    published like any other, with ``exit_code`` 5 in its report (the CLI's
+    exit status) and the extracts and reasons in ``unusable_extracts``.
     """
     from relief_match.output.writers import write_outputs
     from relief_match.rank.score import rank_findings
@@ -291,10 +319,18 @@ def run(cfg: RunConfig) -> RunReport:
     with command_session("run", cfg, RUN_OUTPUTS) as s:
         report = s.report
         checks = _load_checks(cfg)  # before the database: a broken rule file stops the run early
-        available = _ingest(s).available
+        ingest = _ingest(s)
+        available = ingest.available
         _link(s, available)
         with s.clock.stage("checks", f"running {len(checks)} checks") as n:
-            rules = run_checks(s.con, checks, cfg.as_of, available, raise_on_failure=False)
+            rules = run_checks(
+                s.con,
+                checks,
+                cfg.as_of,
+                available,
+                raise_on_failure=False,
+                unusable=ingest.unusable,
+            )
             report.stages["rules"] = rules
             n.update(ran=len(rules.ran), skipped=len(rules.skipped), failed=len(rules.failed))
         with s.clock.stage("rank", "ranking the findings") as n:
@@ -303,6 +339,8 @@ def run(cfg: RunConfig) -> RunReport:
         with s.clock.stage("output", f"writing the review list to {s.cfg.out}") as n:
             report.stages["output"] = write_outputs(s.con, s.cfg.out)
             n.update(files=len(report.stages["output"].files))
+        report.unusable_extracts = ingest.unusable
+        report.warnings = quarantine_warnings(ingest, checks, rules, cfg.max_quarantine_share)
         if rules.failed:
             raise InternalError(
                 f"check(s) {', '.join(rules.failed)} failed (see run.log); the other checks'"

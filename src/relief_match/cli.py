@@ -167,7 +167,10 @@ def _stage_command(
         from relief_match import api
 
         cfg = resolve(delivery, config_file=config, **options, **flags)
-        _emit(getattr(api, command)(cfg), as_json)
+        report = getattr(api, command)(cfg)
+        _emit(report, as_json)
+    if report.exit_code:  # completed, but with unusable extracts (exit 5)
+        raise typer.Exit(report.exit_code)
 
 
 def _emit(report: Any, as_json: bool) -> None:

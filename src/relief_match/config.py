@@ -132,6 +132,12 @@ class RunConfig(BaseSettings):
         256,
         description="CSV files are read and validated in chunks of about this many MB (memory vs speed).",
     )
+    max_quarantine_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="A check that ran on an extract which lost more than this share of its rows to quarantine gets a warning in the summary and on the console.",
+    )
     log_format: Literal["auto", "text", "json"] = Field(
         "auto",
         description="Console log format: auto (rich on a terminal, JSON lines otherwise), text or json.",

@@ -137,7 +137,7 @@ class RulesReport:
             if r.reason:
                 line += f"  {r.reason}"
             if r.substituted:
-                line += f"  (not delivered, ran without: {', '.join(r.substituted)})"
+                line += f"  (not usable tonight, ran without: {', '.join(r.substituted)})"
             lines.append(line)
         return "\n".join(lines)
 

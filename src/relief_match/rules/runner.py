@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import duckdb
 
@@ -50,6 +50,7 @@ def run_checks(
     available: Iterable[str],
     *,
     raise_on_failure: bool = True,
+    unusable: Mapping[str, str] | None = None,
 ) -> RulesReport:
     """Run every check on the staged and linked tables; write ``_rm_findings`` and ``_rm_checks``.
 
@@ -62,6 +63,8 @@ def run_checks(
             possibly empty).
         raise_on_failure: raise :class:`RuleRunError` at the end when any check
             failed (the other checks still run and their findings are written).
+        unusable: extract -> why it is not usable tonight (``missing``,
+            ``header_only``…), for the reasons of the checks that cannot run.
 
     Returns:
         A :class:`RulesReport` with per-check counts, durations and skip reasons.
@@ -88,7 +91,10 @@ def run_checks(
     min_link = (
         float(min_p.value) if min_p is not None and isinstance(min_p.value, int | float) else 0.0
     )
-    runs = [_run_one(con, check, checks, as_of, available, existing, min_link) for check in checks]
+    why = dict(unusable or {})
+    runs = [
+        _run_one(con, check, checks, as_of, available, existing, min_link, why) for check in checks
+    ]
     fill_context(con, _existing_tables(con))
     report = RulesReport(as_of=as_of, runs=tuple(runs))
     write_checks_table(con, checks, report)
@@ -110,7 +116,11 @@ def _build_shared_relations(
 
 
 def _not_runnable(
-    check: LoadedCheck, checks: CheckSet, available: set[str], existing: set[str]
+    check: LoadedCheck,
+    checks: CheckSet,
+    available: set[str],
+    existing: set[str],
+    why: Mapping[str, str],
 ) -> CheckRun | None:
     """A skipped or failed run when the check's inputs are not there, else ``None``."""
     spec = check.spec
@@ -119,7 +129,9 @@ def _not_runnable(
         if not any(x in available for x in group):
             missing.append(" or ".join(group))
     if missing:
-        reason = f"not delivered: {', '.join(missing)}"
+        reason = "not usable tonight: " + ", ".join(
+            f"{x} ({why[x]})" if x in why else x for x in missing
+        )
         return CheckRun(spec.id, spec.title_zh, "skipped", reason=reason)
     absent = [x for x in spec.extracts if x in available and x not in existing]
     if absent:
@@ -144,9 +156,10 @@ def _run_one(
     available: set[str],
     existing: set[str],
     min_link: float,
+    why: Mapping[str, str],
 ) -> CheckRun:
     spec = check.spec
-    blocked = _not_runnable(check, checks, available, existing)
+    blocked = _not_runnable(check, checks, available, existing, why)
     if blocked is not None:
         return blocked
     substitutes = tuple(x for x in spec.extracts if x not in available)

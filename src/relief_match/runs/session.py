@@ -24,7 +24,7 @@ from typing import Any
 
 from relief_match import __version__
 from relief_match.config import RunConfig
-from relief_match.errors import ReliefMatchError, exit_code_of
+from relief_match.errors import EXIT_OK, EXIT_UNUSABLE_EXTRACTS, ReliefMatchError, exit_code_of
 from relief_match.privacy import mask_ids_in_text
 from relief_match.runs import logs, manifest
 from relief_match.runs.files import SHARED, write_json
@@ -57,6 +57,9 @@ class RunReport:
     run_id: str = ""
     run_dir: Path | None = None
     timings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: extract -> why it was not usable tonight (missing, header_only, ...): exit code 5
+    unusable_extracts: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def asdict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -76,6 +79,8 @@ class RunReport:
         }
         if self.error is not None:
             d["error"] = self.error
+        d["unusable_extracts"] = self.unusable_extracts
+        d["warnings"] = self.warnings
         if self.ingest is not None:
             d["ingest"] = self.ingest.asdict()
         for name, rep in self.stages.items():
@@ -171,7 +176,8 @@ def command_session(
                 yield session
             finally:
                 session.close()
-            report.status, report.exit_code = "completed", 0
+            report.status = "completed"
+            report.exit_code = EXIT_UNUSABLE_EXTRACTS if report.unusable_extracts else EXIT_OK
         except BaseException as exc:
             report.status, report.exit_code, report.error = "failed", exit_code_of(exc), _error(exc)
             log.debug("traceback", exc_info=True)
@@ -237,7 +243,13 @@ def _finish(
                     f"retention: removed {len(removed)} run folder(s) older than {cfg.retention_days} days",
                     extra=logs.event("pruned", removed=removed),
                 )
-    level = logging.INFO if report.status == "completed" else logging.ERROR
+    level = (
+        logging.ERROR
+        if report.status != "completed"
+        else logging.WARNING
+        if report.exit_code
+        else logging.INFO
+    )
     log.log(
         level,
         f"relief-match {report.command} {report.status} (exit {report.exit_code}) in"

@@ -27,6 +27,7 @@ import duckdb
 import polars as pl
 
 from relief_match.catalog import Catalog, ExtractSpec
+from relief_match.db import table_exists
 from relief_match.ingest.discover import SUFFIXES, scan_delivery
 from relief_match.ingest.readers import (
     RawTable,
@@ -36,6 +37,7 @@ from relief_match.ingest.readers import (
     count_data_lines,
     iter_any,
 )
+from relief_match.sqlident import quote_ident
 from relief_match.validate.duplicates import DuplicateTracker
 from relief_match.validate.quarantine import QUARANTINE_SCHEMA
 from relief_match.validate.validator import ValidatedFile, validate_file
@@ -203,7 +205,10 @@ def ingest_delivery(
         if progress:
             progress(spec.extract)
         files = found.by_extract[spec.extract]
-        reports.append(_ingest_extract(delivery, spec, con, chunk_bytes, files))
+        rep = _ingest_extract(delivery, spec, con, chunk_bytes, files)
+        reports.append(rep)
+        if not rep.usable:
+            _set_aside(con, spec.extract)
     for u in found.unknown:
         log.warning("file %s is not an extract of the contract; ignored", u)
     for n in found.skipped:
@@ -367,6 +372,19 @@ def _quarantine_rest(
     _quarantine_rejects(
         con, spec, rep, rel, [Reject(None, "unreadable_file", detail, rest)], counts
     )
+
+
+#: Suffix of the staged table of an extract that is unusable tonight: kept for
+#: analysts, never read by a check (the check reports the extract as not usable).
+UNUSABLE_SUFFIX = "__unusable"
+
+
+def _set_aside(con: duckdb.DuckDBPyConnection, extract: str) -> None:
+    """Rename an unusable extract's staged table so that nothing reads it as delivered."""
+    if table_exists(con, extract):
+        aside = extract + UNUSABLE_SUFFIX
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(aside)}")
+        con.execute(f"ALTER TABLE {quote_ident(extract)} RENAME TO {quote_ident(aside)}")
 
 
 def _decide_usable(rep: ExtractReport) -> None:
