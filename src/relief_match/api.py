@@ -109,9 +109,22 @@ def _check_delivery(cfg: RunConfig) -> None:
 
 
 def open_db(cfg: RunConfig, *, fresh: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the run's database file (a fresh one unless ``fresh=False``)."""
+    """Open the run's database file (a fresh one unless ``fresh=False``).
+
+    DuckDB's ``memory_limit`` holds for every stage, Splink's included (it
+    runs on this connection); beyond it DuckDB spills to ``<out>/duckdb_tmp``.
+    A default limit above 40% of what the process may use (cgroup limit,
+    ``ulimit -v``, RAM) is lowered to that (:mod:`relief_match.memory`).
+    """
     import duckdb
 
+    from relief_match.memory import effective_memory_limit
+
+    limit, warning = effective_memory_limit(
+        cfg.memory_limit, explicit="memory_limit" in cfg.model_fields_set
+    )
+    if warning:
+        log.warning(warning)
     cfg.out.mkdir(parents=True, exist_ok=True)
     if fresh:
         for suffix in ("", ".wal"):
@@ -120,7 +133,7 @@ def open_db(cfg: RunConfig, *, fresh: bool = True) -> duckdb.DuckDBPyConnection:
                 p.unlink()
     con = duckdb.connect(str(cfg.db_path))
     con.execute("SET preserve_insertion_order = true")
-    con.execute("SET memory_limit = ?", [cfg.memory_limit])
+    con.execute("SET memory_limit = ?", [limit])
     con.execute("SET temp_directory = ?", [str(cfg.out / "duckdb_tmp")])
     return con
 
