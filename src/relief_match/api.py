@@ -355,14 +355,55 @@ def link(cfg: RunConfig) -> RunReport:
     return s.report
 
 
-def train_linker(cfg: RunConfig, seed: int = 42) -> Any:
-    """``relief-match train-linker``: retrain the Splink model on a delivery and save it."""
-    from relief_match.link import train_linker as _train
+def train_linker(
+    cfg: RunConfig, seed: int = 42, model_out: Path | None = None, *, force: bool = False
+) -> Any:
+    """``relief-match train-linker``: retrain the Splink model on a delivery.
 
+    The new model goes to ``model_out`` (default ``<rules_dir>/linkage/model.json``
+    of a bureau's own rules folder; never the shipped model unless asked by
+    path), and an existing file is only replaced with ``force``. Both the
+    current model (the one in effect) and the new one then link the delivery,
+    and the report counts the links kept, added, removed and changed.
+
+    Raises:
+        ModelOutError: no ``model_out`` for the shipped rules folder, or the
+            file exists without ``force`` (exit code 2).
+    """
+    from dataclasses import replace
+
+    from relief_match.errors import ConfigError
+    from relief_match.link import run_linking
+    from relief_match.link import train_linker as _train
+    from relief_match.link.agreement import compare_links, keep_links
+    from relief_match.link.model_file import model_out_path
+
+    target = model_out_path(cfg.rules_dir, model_out, force=force)
     with command_session("train_linker", cfg) as s:
         ingest = stage(cfg, s.con, s.catalog)
-        settings, model = _linkage_paths(cfg)
-        return _train(s.con, person_refs(s.catalog, ingest.available), settings, model, seed=seed)
+        refs = person_refs(s.catalog, ingest.available)
+        settings, current = _linkage_paths(cfg)
+        try:
+            before = run_linking(s.con, refs, settings, current)
+            keep_links(s.con, "_rm_links_current")
+        except (FileNotFoundError, ConfigError) as exc:
+            why = exc.one_line() if isinstance(exc, ConfigError) else str(exc)
+            before, note = None, f"not compared: {why}"
+        rep = _train(
+            s.con, refs, settings, target, seed=seed, data_source=f"delivery {cfg.delivery}"
+        )
+        if before is None:
+            return replace(rep, agreement_note=note)
+        after = run_linking(s.con, refs, settings, target)
+        keep_links(s.con, "_rm_links_new")
+        agreement = compare_links(
+            s.con,
+            "_rm_links_current",
+            "_rm_links_new",
+            current_model=before.model_version,
+            new_model=after.model_version,
+        )
+        return replace(rep, agreement=agreement)
 
 
 def run(cfg: RunConfig) -> RunReport:
