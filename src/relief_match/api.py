@@ -109,22 +109,13 @@ def _check_delivery(cfg: RunConfig) -> None:
 
 
 def open_db(cfg: RunConfig, *, fresh: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the run's database file (a fresh one unless ``fresh=False``).
-
-    DuckDB's ``memory_limit`` holds for every stage, Splink's included (it
-    runs on this connection); beyond it DuckDB spills to ``<out>/duckdb_tmp``.
-    A default limit above 40% of what the process may use (cgroup limit,
-    ``ulimit -v``, RAM) is lowered to that (:mod:`relief_match.memory`).
-    """
+    """Open the run's database file (a fresh one unless ``fresh=False``); Splink
+    runs on it too, within ``memory_limit`` (see :mod:`relief_match.memory`)."""
     import duckdb
 
-    from relief_match.memory import effective_memory_limit
+    from relief_match.memory import duckdb_memory_limit
 
-    limit, warning = effective_memory_limit(
-        cfg.memory_limit, explicit="memory_limit" in cfg.model_fields_set
-    )
-    if warning:
-        log.warning(warning)
+    limit = duckdb_memory_limit(cfg.memory_limit, "memory_limit" in cfg.model_fields_set)
     cfg.out.mkdir(parents=True, exist_ok=True)
     if fresh:
         for suffix in ("", ".wal"):
@@ -358,52 +349,19 @@ def link(cfg: RunConfig) -> RunReport:
 def train_linker(
     cfg: RunConfig, seed: int = 42, model_out: Path | None = None, *, force: bool = False
 ) -> Any:
-    """``relief-match train-linker``: retrain the Splink model on a delivery.
-
-    The new model goes to ``model_out`` (default ``<rules_dir>/linkage/model.json``
-    of a bureau's own rules folder; never the shipped model unless asked by
-    path), and an existing file is only replaced with ``force``. Both the
-    current model (the one in effect) and the new one then link the delivery,
-    and the report counts the links kept, added, removed and changed.
-
-    Raises:
-        ModelOutError: no ``model_out`` for the shipped rules folder, or the
-            file exists without ``force`` (exit code 2).
-    """
-    from dataclasses import replace
-
-    from relief_match.errors import ConfigError
-    from relief_match.link import run_linking
-    from relief_match.link import train_linker as _train
-    from relief_match.link.agreement import compare_links, keep_links
+    """``relief-match train-linker``: retrain the Splink model on a delivery, write
+    it to ``model_out`` (see :func:`~relief_match.link.model_file.model_out_path`)
+    and compare its links with the current model's on the same delivery."""
     from relief_match.link.model_file import model_out_path
+    from relief_match.link.training import train_and_compare
 
     target = model_out_path(cfg.rules_dir, model_out, force=force)
     with command_session("train_linker", cfg) as s:
         ingest = stage(cfg, s.con, s.catalog)
-        refs = person_refs(s.catalog, ingest.available)
         settings, current = _linkage_paths(cfg)
-        try:
-            before = run_linking(s.con, refs, settings, current)
-            keep_links(s.con, "_rm_links_current")
-        except (FileNotFoundError, ConfigError) as exc:
-            why = exc.one_line() if isinstance(exc, ConfigError) else str(exc)
-            before, note = None, f"not compared: {why}"
-        rep = _train(
-            s.con, refs, settings, target, seed=seed, data_source=f"delivery {cfg.delivery}"
-        )
-        if before is None:
-            return replace(rep, agreement_note=note)
-        after = run_linking(s.con, refs, settings, target)
-        keep_links(s.con, "_rm_links_new")
-        agreement = compare_links(
-            s.con,
-            "_rm_links_current",
-            "_rm_links_new",
-            current_model=before.model_version,
-            new_model=after.model_version,
-        )
-        return replace(rep, agreement=agreement)
+        refs = person_refs(s.catalog, ingest.available)
+        source = f"delivery {cfg.delivery}"
+        return train_and_compare(s.con, refs, settings, current, target, seed, data_source=source)
 
 
 def run(cfg: RunConfig) -> RunReport:

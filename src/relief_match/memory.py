@@ -11,6 +11,7 @@ a warning.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import resource
@@ -94,3 +95,11 @@ def effective_memory_limit(configured: str, explicit: bool) -> tuple[str, str | 
         f"memory_limit lowered from the default {configured} to {fits}"
         f" ({DUCKDB_SHARE:.0%} of the {source}, {cap // 10**6}MB)"
     )
+
+
+def duckdb_memory_limit(configured: str, explicit: bool) -> str:
+    """:func:`effective_memory_limit`, with its warning logged."""
+    limit, warning = effective_memory_limit(configured, explicit)
+    if warning:
+        logging.getLogger("relief_match.memory").warning(warning)
+    return limit
