@@ -636,3 +636,96 @@ def test_shipped_model_on_a_generated_city() -> None:
     q = evaluate(con)
     assert rep.links_by_route.get("probabilistic", 0) > 0
     assert q.precision >= 0.99 and q.recall >= 0.98 and q.decoys_linked == 0, q.asstr()
+
+
+# -- train-linker: where the model goes, and how it compares -----------------
+
+
+def test_train_linker_never_overwrites_the_shipped_model(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from relief_match.cli import app
+    from relief_match.errors import EXIT_USAGE
+    from relief_match.link.model_file import is_shipped_rules_dir
+
+    assert is_shipped_rules_dir(ROOT / "rules")
+    assert is_shipped_rules_dir(ROOT / "rules" / ".." / "rules")
+    assert not is_shipped_rules_dir(tmp_path)
+    shipped = MODEL.read_bytes()
+    runner = CliRunner()
+    res = runner.invoke(app, ["train-linker", "--out", str(tmp_path / "o")])
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert "--model-out" in res.output and "shipped" in res.output
+    existing = tmp_path / "model.json"
+    existing.write_text("{}", encoding="utf-8")
+    res = runner.invoke(
+        app, ["train-linker", "--out", str(tmp_path / "o"), "--model-out", str(existing)]
+    )
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert "already exists" in res.output and "--force" in res.output
+    assert existing.read_text(encoding="utf-8") == "{}"
+    assert MODEL.read_bytes() == shipped
+    assert not (tmp_path / "o" / "relief_match.duckdb").exists()  # refused before any work
+
+
+def _link_keys(links_parquet: Path) -> dict[tuple[str, int, str], str]:
+    frame = pl.read_parquet(links_parquet).select("extract", "row", "role", "person_id").unique()
+    return {(e, r, ro): p for e, r, ro, p in frame.iter_rows()}
+
+
+@pytest.mark.slow
+def test_train_linker_writes_model_out_and_counts_agreement(tmp_path: Path) -> None:
+    """A bureau's own rules folder with a weakened model: retraining on the
+    sample writes <rules>/linkage/model.json (only with --force) and reports
+    the links it adds, removes and changes, counted here from links.parquet."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from relief_match.cli import app
+    from relief_match.errors import EXIT_USAGE
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    settings = rules / "linkage" / "settings.yaml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace("u_max_pairs: 1.0e7", "u_max_pairs: 2.0e6"), encoding="utf-8")
+    model = rules / "linkage" / "model.json"
+    doc = json.loads(model.read_text(encoding="utf-8"))
+    for comp in doc["splink_settings"]["comparisons"]:
+        for lv in comp["comparison_levels"]:
+            if comp["output_column_name"] == "name" and "u_probability" in lv:
+                lv["m_probability"] = lv["u_probability"]  # the current model ignores names
+    model.write_text(json.dumps(doc), encoding="utf-8")
+    env = {"RELIEF_MATCH_RULES_DIR": str(rules), "RELIEF_MATCH_AS_OF": "2026-11-28"}
+    runner = CliRunner()
+
+    res = runner.invoke(app, ["link", "--out", str(tmp_path / "cur")], env=env)
+    assert res.exit_code == 0, res.output
+    current = _link_keys(tmp_path / "cur" / "links.parquet")
+    res = runner.invoke(app, ["train-linker", "--out", str(tmp_path / "t")], env=env)
+    assert res.exit_code == EXIT_USAGE and "already exists" in res.output
+    res = runner.invoke(
+        app, ["train-linker", "--out", str(tmp_path / "t"), "--force", "--json"], env=env
+    )
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    assert report["model_path"] == str(model)
+    assert json.loads(model.read_text(encoding="utf-8"))["model_version"] == report["model_version"]
+    res = runner.invoke(app, ["link", "--out", str(tmp_path / "new")], env=env)
+    assert res.exit_code == 0, res.output
+    new = _link_keys(tmp_path / "new" / "links.parquet")
+
+    both = current.keys() & new.keys()
+    expected = {
+        "current_links": len(current),
+        "new_links": len(new),
+        "kept": sum(current[k] == new[k] for k in both),
+        "added": len(new.keys() - current.keys()),
+        "removed": len(current.keys() - new.keys()),
+        "changed": sum(current[k] != new[k] for k in both),
+        "new_model": report["model_version"],
+    }
+    got = report["agreement"]
+    assert {k: got[k] for k in expected} == expected
+    assert got["added"] > 0, got  # the weakened model missed links the retrained one makes

@@ -47,9 +47,13 @@ def _check_delivery(cfg: RunConfig) -> None:
 
 
 def open_db(cfg: RunConfig, *, fresh: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the run's database file (a fresh one unless ``fresh=False``)."""
+    """Open the run's database file (a fresh one unless ``fresh=False``); Splink
+    runs on it too, within ``memory_limit`` (see :mod:`relief_match.memory`)."""
     import duckdb
 
+    from relief_match.memory import duckdb_memory_limit
+
+    limit = duckdb_memory_limit(cfg.memory_limit, "memory_limit" in cfg.model_fields_set)
     cfg.out.mkdir(parents=True, exist_ok=True)
     if fresh:
         for suffix in ("", ".wal"):
@@ -58,7 +62,7 @@ def open_db(cfg: RunConfig, *, fresh: bool = True) -> duckdb.DuckDBPyConnection:
                 p.unlink()
     con = duckdb.connect(str(cfg.db_path))
     con.execute("SET preserve_insertion_order = true")
-    con.execute("SET memory_limit = ?", [cfg.memory_limit])
+    con.execute("SET memory_limit = ?", [limit])
     con.execute("SET temp_directory = ?", [str(cfg.out / "duckdb_tmp")])
     return con
 
@@ -261,14 +265,22 @@ def link(cfg: RunConfig) -> RunReport:
     return s.report
 
 
-def train_linker(cfg: RunConfig, seed: int = 42) -> Any:
-    """``relief-match train-linker``: retrain the Splink model on a delivery and save it."""
-    from relief_match.link import train_linker as _train
+def train_linker(
+    cfg: RunConfig, seed: int = 42, model_out: Path | None = None, *, force: bool = False
+) -> Any:
+    """``relief-match train-linker``: retrain the Splink model on a delivery, write
+    it to ``model_out`` (see :func:`~relief_match.link.model_file.model_out_path`)
+    and compare its links with the current model's on the same delivery."""
+    from relief_match.link.model_file import model_out_path
+    from relief_match.link.training import train_and_compare
 
+    target = model_out_path(cfg.rules_dir, model_out, force=force)
     with command_session("train_linker", cfg) as s:
-        ingest = stage(cfg, s.con, s.catalog)
-        settings, model = _linkage_paths(cfg)
-        return _train(s.con, person_refs(s.catalog, ingest.available), settings, model, seed=seed)
+        ingest = stage(s.cfg, s.con, s.catalog)
+        settings, current = _linkage_paths(cfg)
+        refs = person_refs(s.catalog, ingest.available)
+        source = f"delivery {cfg.delivery}"
+        return train_and_compare(s.con, refs, settings, current, target, seed, data_source=source)
 
 
 def quarantine_warnings(

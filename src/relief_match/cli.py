@@ -245,14 +245,53 @@ def train_linker(
     delivery: DeliveryArg = None,
     out: OutOpt = None,
     config: ConfigOpt = None,
+    model_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--model-out",
+            help="Where to write the new model (JSON). Default: <rules_dir>/linkage/model.json"
+            " of your own rules folder; required while rules_dir is the shipped one.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the --model-out file if it exists.")
+    ] = False,
     seed: Annotated[int, typer.Option(help="Seed for Splink's random sampling.")] = 42,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Retrain the person-matching model on a delivery and save it under rules/linkage/."""
+    """Retrain the person-matching model on a delivery and compare it with the current one.
+
+    Writes the new model to --model-out (never over the shipped model, never
+    over an existing file without --force) and prints how many of the current
+    model's links the new one keeps, adds, removes or gives to another person.
+    """
     with _exit_codes():
         from relief_match import api
 
         cfg = resolve(delivery, config_file=config, out=out)
-        typer.echo(api.train_linker(cfg, seed=seed).asstr())
+        rep = api.train_linker(cfg, seed=seed, model_out=model_out, force=force)
+        if as_json:
+            typer.echo(json.dumps(rep.asdict(), ensure_ascii=False, indent=2, default=str))
+            return
+        if rep.agreement is None:
+            typer.echo(rep.asstr())
+            return
+        from dataclasses import replace
+
+        from rich.console import Console
+        from rich.table import Table
+
+        typer.echo(replace(rep, agreement=None).asstr())
+        table = Table(
+            title="links on this delivery",
+            caption=f"current model {rep.agreement.current_model},"
+            f" new model {rep.agreement.new_model}",
+        )
+        table.add_column("links")
+        table.add_column("count", justify="right")
+        for label, n in rep.agreement.rows():
+            table.add_row(label, f"{n:,}")
+        Console().print(table)
 
 
 @app.command()

@@ -16,7 +16,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from relief_match.errors import ConfigError
+from relief_match.errors import ConfigError, UsageError
 from relief_match.link.settings import LinkSettings
 from relief_match.text import data_fingerprint
 
@@ -81,8 +81,49 @@ def write_model(
     }
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(out)  # a reader never sees half a model
     return model_version
+
+
+def is_shipped_rules_dir(path: Path) -> bool:
+    """Whether ``path`` is the rules folder shipped with relief-match (the
+    default ``rules_dir``) rather than a bureau's own copy."""
+    from relief_match.config import RunConfig
+
+    factory = RunConfig.model_fields["rules_dir"].default_factory
+    shipped = Path(factory())  # type: ignore[misc,call-arg]
+    return Path(path).resolve() == shipped.resolve()
+
+
+def model_out_path(rules_dir: Path, model_out: Path | None, *, force: bool) -> Path:
+    """Where ``train-linker`` writes the new model.
+
+    ``model_out`` if given, else ``<rules_dir>/linkage/model.json`` of a
+    bureau's own rules folder; never the shipped model by default.
+
+    Raises:
+        UsageError: no ``model_out`` while ``rules_dir`` is the shipped
+            folder, or the file exists and ``force`` is not set.
+    """
+    if model_out is None:
+        if is_shipped_rules_dir(rules_dir):
+            raise UsageError(
+                f"{rules_dir} is the rules folder shipped with relief-match: train-linker"
+                " does not overwrite its model",
+                hint="pass --model-out PATH, or make your own rules folder with"
+                " relief-match init and set RELIEF_MATCH_RULES_DIR to it",
+            )
+        model_out = Path(rules_dir) / "linkage" / "model.json"
+    if model_out.exists() and not force:
+        raise UsageError(
+            f"{model_out} already exists",
+            hint="pass --force to replace it, or another --model-out PATH",
+        )
+    if model_out.exists() and not model_out.is_file():
+        raise UsageError(f"{model_out} is not a file", hint="pass a file path to --model-out")
+    return model_out
 
 
 def _refuse(path: Path, problem: str, doc: dict[str, Any] | None = None) -> ConfigError:

@@ -19,6 +19,7 @@ from relief_match.link.model_file import LoadedModel
 from relief_match.link.settings import LinkSettings
 
 PAIRS = "_rm_link_pairs"
+BLOCKED = "_rm_link_blocked"
 REFS = "refs"
 MEMBERS = "members"
 
@@ -112,11 +113,12 @@ def predict_pairs(
     holding the pairs with a model match weight of at least ``min_weight``
     and returns the number of blocked candidate pairs.
     """
+    n_blocked = _block_rule_by_rule(con, left, right, model.splink, tf_table)
     db_api, linker = _make_linker(con, left, right, model.splink, tf_table)
     try:
-        blocked = linker.inference.compute_blocked_pairs_for_predict()
-        row = con.execute(f"SELECT count(*) FROM {blocked.physical_name}").fetchall()[0]
-        n_blocked = int(row[0]) if row else 0
+        linker.table_management.register_blocked_pairs_for_predict(
+            db_api.register(BLOCKED, dataset_display_name="blocked_pairs")
+        )
         pred = linker.inference.predict(threshold_match_weight=min_weight, warning_mode="never")
         gammas = ", ".join(f"gamma_{c['output_column_name']}" for c in model.splink["comparisons"])
         # Splink orders the two datasets of a pair by its own rule: map the
@@ -133,7 +135,47 @@ def predict_pairs(
         )
     finally:
         db_api.delete_tables_created_by_splink_from_db()
+        con.execute(f"DROP TABLE IF EXISTS {BLOCKED}")
     return n_blocked
+
+
+def _block_rule_by_rule(
+    con: duckdb.DuckDBPyConnection,
+    left: str,
+    right: str,
+    sp: dict[str, Any],
+    tf_table: str | None,
+) -> int:
+    """Splink's candidate pairs, one blocking rule per query, into ``BLOCKED``.
+
+    Splink blocks with one UNION ALL of a hash join per rule, and DuckDB
+    holds every join's hash table at once: about 10 MB each on two threads,
+    whatever the data size, and none of it can spill, so a low
+    ``memory_limit`` failed there ("failed to pin block"). One query per rule
+    needs one hash table at a time. Rule *i* keeps only the pairs no earlier
+    rule found (as Splink does), so the pairs are the same. Returns their
+    number.
+    """
+    rules = [str(r) for r in sp["blocking_rules_to_generate_predictions"]]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {BLOCKED}"
+        " (match_key VARCHAR, join_key_l VARCHAR, join_key_r VARCHAR)"
+    )
+    for i, rule in enumerate(rules):
+        earlier = " OR ".join(f"coalesce(({r}), false)" for r in rules[:i])
+        cond = f"({rule}) AND NOT ({earlier})" if earlier else rule
+        one = dict(sp, blocking_rules_to_generate_predictions=[cond])
+        db_api, linker = _make_linker(con, left, right, one, tf_table)
+        try:
+            pairs = linker.inference.compute_blocked_pairs_for_predict()
+            con.execute(
+                f"""INSERT INTO {BLOCKED}
+                SELECT '{i}', join_key_l, join_key_r FROM {pairs.physical_name}"""
+            )
+        finally:
+            db_api.delete_tables_created_by_splink_from_db()
+    row = con.execute(f"SELECT count(*) FROM {BLOCKED}").fetchall()[0]
+    return int(row[0]) if row else 0
 
 
 def train(

@@ -78,10 +78,17 @@ class TrainReport:
     probability_two_random_records_match: float
     parameters: dict[str, dict[str, dict[str, float | None]]]
     duration_s: float
+    #: the new model's links against the current model's on the same
+    #: delivery (:class:`~relief_match.link.agreement.LinkAgreement`), or
+    #: why they could not be compared
+    agreement: Any = None
+    agreement_note: str | None = None
 
     def asdict(self) -> dict[str, Any]:
         """A JSON-serialisable dict."""
-        return asdict(self)
+        d = asdict(self)
+        d["agreement"] = self.agreement.asdict() if self.agreement is not None else None
+        return d
 
     def asstr(self) -> str:
         """A short human-readable summary with the match weights per level."""
@@ -97,6 +104,10 @@ class TrainReport:
                 w = p.get("match_weight")
                 parts.append(f"{label} {w:+.1f}" if w is not None else f"{label} n/a")
             lines.append(f"  {comp}: " + ", ".join(parts))
+        if self.agreement is not None:
+            lines.append(self.agreement.asstr())
+        if self.agreement_note:
+            lines.append(f"agreement with the current model: {self.agreement_note}")
         return "\n".join(lines)
 
 

@@ -9,12 +9,16 @@ seeded random sampling of reference x member pairs.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 
+from relief_match.errors import ConfigError
 from relief_match.link import probabilistic, training_data
+from relief_match.link.agreement import compare_links, keep_links
 from relief_match.link.exact import RefCounts
+from relief_match.link.linking import run_linking
 from relief_match.link.model_file import write_model
 from relief_match.link.prepare import (
     FEATURE_COLS,
@@ -130,3 +134,41 @@ def train_linker(
         parameters=probabilistic.parameters_summary(trained),
         duration_s=round(time.perf_counter() - t0, 3),
     )
+
+
+def train_and_compare(
+    con: duckdb.DuckDBPyConnection,
+    person_refs: list[PersonReference],
+    settings_path: Path,
+    current_model: Path,
+    model_out: Path,
+    seed: int = 42,
+    *,
+    data_source: str | None = None,
+) -> TrainReport:
+    """:func:`train_linker` to ``model_out``, with the agreement of its links
+    with those of ``current_model`` on the same staged delivery.
+
+    The current model links first (``model_out`` may be the same file); a
+    missing or unusable current model is reported in ``agreement_note``.
+    """
+    try:
+        before = run_linking(con, person_refs, settings_path, current_model)
+        keep_links(con, "_rm_links_current")
+    except (FileNotFoundError, ConfigError) as exc:
+        why = exc.one_line() if isinstance(exc, ConfigError) else str(exc)
+        rep = train_linker(
+            con, person_refs, settings_path, model_out, seed, data_source=data_source
+        )
+        return replace(rep, agreement_note=f"not compared: {why}")
+    rep = train_linker(con, person_refs, settings_path, model_out, seed, data_source=data_source)
+    after = run_linking(con, person_refs, settings_path, model_out)
+    keep_links(con, "_rm_links_new")
+    agreement = compare_links(
+        con,
+        "_rm_links_current",
+        "_rm_links_new",
+        current_model=before.model_version,
+        new_model=after.model_version,
+    )
+    return replace(rep, agreement=agreement)
