@@ -258,6 +258,8 @@ def train_linker(
     ] = False,
     seed: Annotated[int, typer.Option(help="Seed for Splink's random sampling.")] = 42,
     as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Retrain the person-matching model on a delivery and compare it with the current one.
 
@@ -268,30 +270,14 @@ def train_linker(
     with _exit_codes():
         from relief_match import api
 
-        cfg = resolve(delivery, config_file=config, out=out)
+        cfg = resolve(delivery, config_file=config, out=out, **_options(debug, log_format))
         rep = api.train_linker(cfg, seed=seed, model_out=model_out, force=force)
         if as_json:
             typer.echo(json.dumps(rep.asdict(), ensure_ascii=False, indent=2, default=str))
             return
-        if rep.agreement is None:
-            typer.echo(rep.asstr())
-            return
-        from dataclasses import replace
+        from relief_match.output.console import print_train_report
 
-        from rich.console import Console
-        from rich.table import Table
-
-        typer.echo(replace(rep, agreement=None).asstr())
-        table = Table(
-            title="links on this delivery",
-            caption=f"current model {rep.agreement.current_model},"
-            f" new model {rep.agreement.new_model}",
-        )
-        table.add_column("links")
-        table.add_column("count", justify="right")
-        for label, n in rep.agreement.rows():
-            table.add_row(label, f"{n:,}")
-        Console().print(table)
+        print_train_report(rep)
 
 
 @app.command()

@@ -112,3 +112,22 @@ def print_runs(runs: list[Any], console: Console | None = None) -> None:
             style=styles.get(r.status),
         )
     console.print(t if runs else "no runs yet")
+
+
+def print_train_report(rep: Any) -> None:
+    """``train-linker``'s report, with the new model's agreement with the current one as a table."""
+    from dataclasses import replace
+
+    if rep.agreement is None:
+        print(rep.asstr())
+        return
+    print(replace(rep, agreement=None).asstr())
+    table = Table(
+        title="links on this delivery",
+        caption=f"current model {rep.agreement.current_model}, new model {rep.agreement.new_model}",
+    )
+    table.add_column("links")
+    table.add_column("count", justify="right")
+    for label, n in rep.agreement.rows():
+        table.add_row(label, f"{n:,}")
+    Console().print(table)
