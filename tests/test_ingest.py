@@ -245,7 +245,9 @@ def test_header_only_file_gives_an_empty_table_and_missing_files_are_reported(
     rep = ingest_delivery(tmp_path, CATALOG, con)
     by = {e.extract: e for e in rep.extracts}
     assert by["detentions"].status == "ok" and by["detentions"].rows_read == 0
-    assert con.execute("SELECT count(*) FROM detentions").fetchone() == (0,)
+    # an unusable extract's table is set aside, so no check reads it as delivered
+    assert not by["detentions"].usable and by["detentions"].unusable_reason == "header_only"
+    assert con.execute("SELECT count(*) FROM detentions__unusable").fetchone() == (0,)
     assert by["motor_vehicles"].status == "missing"
     assert "motor_vehicles" not in rep.available
 

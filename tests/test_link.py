@@ -702,19 +702,19 @@ def test_train_linker_writes_model_out_and_counts_agreement(tmp_path: Path) -> N
 
     res = runner.invoke(app, ["link", "--out", str(tmp_path / "cur")], env=env)
     assert res.exit_code == 0, res.output
-    current = _link_keys(tmp_path / "cur" / "links.parquet")
+    current = _link_keys(tmp_path / "cur" / "latest-link" / "links.parquet")
     res = runner.invoke(app, ["train-linker", "--out", str(tmp_path / "t")], env=env)
     assert res.exit_code == EXIT_USAGE and "already exists" in res.output
     res = runner.invoke(
         app, ["train-linker", "--out", str(tmp_path / "t"), "--force", "--json"], env=env
     )
     assert res.exit_code == 0, res.output
-    report = json.loads(res.output)
+    report = json.loads(res.stdout)  # the log lines go to stderr
     assert report["model_path"] == str(model)
     assert json.loads(model.read_text(encoding="utf-8"))["model_version"] == report["model_version"]
     res = runner.invoke(app, ["link", "--out", str(tmp_path / "new")], env=env)
     assert res.exit_code == 0, res.output
-    new = _link_keys(tmp_path / "new" / "links.parquet")
+    new = _link_keys(tmp_path / "new" / "latest-link" / "links.parquet")
 
     both = current.keys() & new.keys()
     expected = {

@@ -50,9 +50,11 @@ def test_a_low_memory_limit_spills_and_gives_the_same_outputs(
     assert spilled[0] == 0, "the default run should not need to spill"
     assert spilled[1] > 0, f"{LOW_LIMIT} should make DuckDB spill to disk"
     for name in OUTPUTS:
-        assert filecmp.cmp(tmp_path / "default" / name, tmp_path / "low" / name, shallow=False), (
-            name
-        )
+        assert filecmp.cmp(
+            tmp_path / "default" / "latest" / name,
+            tmp_path / "low" / "latest" / name,
+            shallow=False,
+        ), name
 
 
 def test_memory_sizes_are_read_as_duckdb_reads_them() -> None:
