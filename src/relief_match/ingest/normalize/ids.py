@@ -39,7 +39,8 @@ def id_checksum_char(first17: str) -> str:
     Raises ``ValueError`` unless ``first17`` is exactly 17 ASCII digits.
     """
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
-        raise ValueError(f"expected 17 digits, got {first17!r}")
+        # (the value is not quoted: it may be most of an ID number)
+        raise ValueError(f"expected 17 digits, got {len(first17)} characters")
     total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
     return _ID_CHECK_CHARS[total % 11]
 
@@ -70,7 +71,7 @@ def upgrade_id15(s15: str) -> str:
     The birth date is not checked (see :func:`is_valid_id_no`).
     """
     if len(s15) != 15 or not s15.isascii() or not s15.isdigit():
-        raise ValueError(f"expected 15 digits, got {s15!r}")
+        raise ValueError(f"expected 15 digits, got {len(s15)} characters")
     body = s15[:6] + "19" + s15[6:]
     return body + id_checksum_char(body)
 
