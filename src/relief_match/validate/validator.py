@@ -127,7 +127,7 @@ def _normalise_distinct(spec: ExtractSpec, frame: pl.DataFrame) -> pl.DataFrame:
     """Add ``__n_<col>`` (normaliser struct), ``__b_<col>`` (blank),
     ``__t_<col>`` (a totals label) and ``__f_<col>`` (starts like a footer)
     for every column, and ``__m_<col>`` (the delivered text, digit runs masked)
-    for names.
+    for a name column where some name holds a run of digits.
 
     Department registers repeat values massively (an ID on 12 monthly rows,
     12 distinct months, a few hundred thousand distinct names), so the
@@ -149,6 +149,8 @@ def _normalise_distinct(spec: ExtractSpec, frame: pl.DataFrame) -> pl.DataFrame:
             text.str.contains(_FOOTER_RE).fill_null(False).alias(f"__f_{c.name}"),
             *extra,
         )
+        if extra and uniq.select((pl.col(f"__m_{c.name}") == v).all()).item():
+            uniq = uniq.drop(f"__m_{c.name}")  # no digits in any name: nothing to mask
         # eager joins: measured 2.5x faster here than one lazy plan of joins
         frame = frame.join(uniq, on=c.name, how="left", nulls_equal=True, maintain_order="left")
     return frame
@@ -204,13 +206,13 @@ def _row_reason(physical: list[str], identifying: list[str], width: int) -> pl.E
     )
 
 
-def _staged_exprs(col: ColumnSpec) -> list[pl.Expr]:
+def _staged_exprs(col: ColumnSpec, masked: set[str]) -> list[pl.Expr]:
     """The staged columns of ``col``: its typed value, the extras of its type
     and ``__r_<col>`` (the repairs applied, dropped before staging)."""
     n = pl.col(f"__n_{col.name}")
     # (a name's delivered text is staged with digit runs masked: an ID typed
     # into a name must not reach the caseworker files through ``<name>_raw``)
-    raw = pl.col(f"__m_{col.name}") if col.type == "name" else pl.col(col.name)
+    raw = pl.col(f"__m_{col.name}") if col.name in masked else pl.col(col.name)
     exprs = [n.struct.field("value").cast(STAGED_DTYPES[col.type]).alias(col.name)]
     for suffix, part in _STAGED_EXTRAS.get(col.type, {}).items():
         source = raw if part is None else n.struct.field(part)
@@ -270,6 +272,7 @@ def validate_file(
     canon = [c.name for c in spec.columns]
     delivered = [c for c in canon if c in present]
     frame = _normalise_distinct(spec, frame)
+    masked = {c.name for c in spec.columns if f"__m_{c.name}" in frame.columns}
     physical = [mapping[h] for h in raw.headers if h in mapping]
     frame = frame.with_columns(_row_reason(physical, _identifying(spec), len(raw.headers)))
     frame = (duplicates or DuplicateTracker()).mark(frame, delivered)
@@ -281,7 +284,7 @@ def validate_file(
     staged_all = frame.select(
         pl.col(ROW_COL),
         pl.lit(file_rel).alias(FILE_COL),
-        *[e for c in spec.columns for e in _staged_exprs(c)],
+        *[e for c in spec.columns for e in _staged_exprs(c, masked)],
         *[pl.col(f"__p_{c.name}") for c in spec.columns],
         pl.col("_row_reason"),
     ).with_row_index("__idx")
