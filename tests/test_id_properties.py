@@ -271,3 +271,30 @@ def test_credit_codes_round_trip_and_agree_with_stdnum(cases: list[tuple[str, in
     for (original, pos, char), status in zip(cases, changed["status"], strict=True):
         if char != original[pos]:
             assert status == "invalid"  # a single wrong character is always caught
+
+
+invisible = st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"])
+
+
+@SETTINGS
+@given(st.lists(st.tuples(valid_ids(), st.integers(0, 18), invisible), min_size=1, max_size=20))
+def test_an_invisible_character_anywhere_in_an_id_is_removed(
+    cases: list[tuple[str, int, str]],
+) -> None:
+    ids = [s for s, _, _ in cases]
+    out = _normalise([s[:pos] + ch + s[pos:] for s, pos, ch in cases])
+    assert out["value"].to_list() == ids
+    assert out["repair"].to_list() == ["invisible_chars"] * len(ids)
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(valid_credit_codes(), st.integers(0, 18), invisible), min_size=1, max_size=9)
+)
+def test_an_invisible_character_anywhere_in_a_credit_code_is_removed(
+    cases: list[tuple[str, int, str]],
+) -> None:
+    codes = [c for c, _, _ in cases]
+    out = _normalise_codes([c[:pos] + ch + c[pos:] for c, pos, ch in cases])
+    assert out["value"].to_list() == codes
+    assert out["repair"].to_list() == ["invisible_chars"] * len(codes)

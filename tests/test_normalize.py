@@ -32,7 +32,9 @@ def run(
     for raw, row in zip(inputs, rows, strict=True):
         status = row["status"]
         assert status in nz.STATUSES, (raw, row)
-        assert (row["repair"] is not None) == (status == nz.REPAIRED), (raw, row)
+        # (a placeholder date is the one missing value that names a repair)
+        placeholder = status == nz.MISSING and row["repair"] == "placeholder_date"
+        assert (row["repair"] is not None) == (status == nz.REPAIRED or placeholder), (raw, row)
         assert (row["error"] is not None) == (status == nz.INVALID), (raw, row)
         assert (row["value"] is None) == (status in (nz.INVALID, nz.MISSING)), (raw, row)
     return rows
@@ -721,10 +723,11 @@ def test_excel_serial_numbers_are_converted(raw: str) -> None:
 
 
 def test_excel_serials_use_the_1900_date_system() -> None:
-    rows = run(nz.normalize_date, ["61", "25569", "2958465"])
+    rows = run(nz.normalize_date, ["61", "25569", "2958465", "2958466"])
     assert rows[0]["value"] == dt.date(1900, 3, 1)
     assert rows[1]["value"] == dt.date(1970, 1, 1)
-    assert rows[2]["error"] == "date out of range"  # 9999-12-31
+    assert rows[2]["repair"] == "placeholder_date"  # 9999-12-31: "unknown"
+    assert rows[3]["error"] == "date out of range"
 
 
 def test_fullwidth_dates_are_folded() -> None:
@@ -755,7 +758,7 @@ def test_leap_day_is_a_real_date() -> None:
     assert one(nz.normalize_date, "1900-02-29")["error"] == "impossible date"
 
 
-@pytest.mark.parametrize("raw", ["1899-12-31", "2101-01-01", "0999-01-01", "1"])
+@pytest.mark.parametrize("raw", ["1899-12-29", "2101-01-01", "0999-01-01", "9999-12-30"])
 def test_dates_outside_1900_to_2100_are_invalid(raw: str) -> None:
     row = one(nz.normalize_date, raw)
     assert (row["status"], row["error"]) == ("invalid", "date out of range")
@@ -811,7 +814,7 @@ def test_month_repairs_are_named() -> None:
         ("2023-13", "impossible month"),
         ("202300", "impossible month"),
         ("2023-02-30", "impossible date"),
-        ("1899-12", "date out of range"),
+        ("1899-11", "date out of range"),
         ("abc", "unrecognised month"),
     ],
 )
@@ -975,6 +978,17 @@ MIXED = [
     "0.5",
     "50%",
     "1e3",
+    "王\u200b伟",
+    "\ufeff" + VALID_ID,
+    "于思芳441323199001011231",
+    "441323199001011231",
+    "1900-01-01",
+    "19000101",
+    "9999-12-31",
+    "1900-01",
+    "0000-00-00",
+    "男\u00ad",
+    " H001\u2060 ",
 ]
 
 
@@ -989,6 +1003,7 @@ MIXED = [
         (nz.normalize_district_code, codes._district_full),
         (nz.normalize_int, numbers._int_full),
         (nz.normalize_float, numbers._float_full),
+        (nz.normalize_str, enums._str_full),
     ],
 )
 def test_fast_path_and_full_pipeline_agree(
@@ -998,3 +1013,186 @@ def test_fast_path_and_full_pipeline_agree(
     fast = df.select(public(pl.col("x"))).unnest("x")
     slow = df.select(full(pipeline.as_text(pl.col("x"))).alias("x")).unnest("x")
     assert fast.equals(slow)
+
+
+# --------------------------------------------------------------------------
+# invisible characters (Unicode Cf and the soft hyphen)
+# --------------------------------------------------------------------------
+
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]
+
+
+def test_the_invisible_class_is_the_unicode_format_characters() -> None:
+    import re
+    import unicodedata
+
+    from relief_match.text import INVISIBLE_RE
+
+    pattern = re.compile(INVISIBLE_RE)
+    for code in range(0x110000):
+        ch = chr(code)
+        category = unicodedata.category(ch)
+        if category == "Cf":
+            assert pattern.match(ch), hex(code)
+        elif pattern.match(ch):
+            assert category == "Cn", hex(code)  # format characters of a newer Unicode
+
+
+@pytest.mark.parametrize("ch", INVISIBLE)
+@pytest.mark.parametrize(
+    ("fn", "kwargs", "clean"),
+    [
+        (nz.normalize_name, {}, "王伟"),
+        (nz.normalize_name, {}, "Zhang Wei"),
+        (nz.normalize_id_no, {}, VALID_ID),
+        (nz.normalize_credit_code, {}, VALID_USCC),
+        (nz.normalize_district_code, {}, "441302"),
+        (nz.normalize_enum, {"values": ["在保", "停保"]}, "在保"),
+        (nz.normalize_sex, {}, "女"),
+        (nz.normalize_str, {}, "H0001"),
+        (nz.normalize_date, {}, "2023-01-05"),
+        (nz.normalize_month, {}, "2023-01"),
+        (nz.normalize_money, {}, "1234.5"),
+        (nz.normalize_int, {}, "3"),
+        (nz.normalize_float, {}, "0.5"),
+    ],
+)
+def test_invisible_characters_are_removed_and_counted(
+    fn: Callable[..., pl.Expr], kwargs: dict[str, Any], clean: str, ch: str
+) -> None:
+    expected = one(fn, clean, **kwargs)["value"]
+    for dirty in (ch + clean, clean[:1] + ch + clean[1:], clean + ch):
+        row = one(fn, dirty, **kwargs)
+        assert row["value"] == expected, repr(dirty)
+        assert row["status"] == "repaired"
+        assert "invisible_chars" in row["repair"].split(",")
+
+
+def test_an_id_with_a_zero_width_space_is_no_longer_a_whitespace_repair() -> None:
+    assert one(nz.normalize_id_no, VALID_ID[:6] + "\u200b" + VALID_ID[6:])["repair"] == (
+        "invisible_chars"
+    )
+    assert one(nz.normalize_id_no, VALID_ID[:6] + " " + VALID_ID[6:])["repair"] == "whitespace"
+
+
+def test_a_name_made_only_of_invisible_characters_is_missing() -> None:
+    assert one(nz.normalize_name, "\u200b\ufeff")["status"] == "missing"
+    assert one(nz.normalize_str, "\u200b")["status"] == "missing"
+
+
+# --------------------------------------------------------------------------
+# digits inside a name
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "name", "note"),
+    [
+        ("于思芳441323199001011231", "于思芳", "441323********1231"),
+        ("441323199001011231于思芳", "于思芳", "441323********1231"),
+        ("于思芳 44132319900101123x", "于思芳", "441323********123X"),
+        ("于思芳４４１３２３１９９００１０１１２３１", "于思芳", "441323********1231"),
+        ("于思芳 441323 19900101 1231", "于思芳", "441323********1231"),
+        ("于思芳13812345678", "于思芳", "***********"),
+        ("Zhang Wei 441323199001011231", "Zhang Wei", "441323********1231"),
+        ("于思芳(户主)441323199001011231", "于思芳", "户主；441323********1231"),
+    ],
+)
+def test_digits_typed_into_a_name_move_to_the_note_masked(raw: str, name: str, note: str) -> None:
+    row = one(nz.normalize_name, raw)
+    assert (row["value"], row["status"], row["note"]) == (name, "repaired", note)
+    assert "digits_removed" in row["repair"].split(",")
+
+
+def test_a_name_that_is_only_an_id_number_is_missing_with_the_masked_id_as_note() -> None:
+    row = one(nz.normalize_name, "441323199001011231")
+    assert (row["value"], row["status"], row["note"]) == (None, "missing", "441323********1231")
+
+
+@pytest.mark.parametrize("raw", ["王伟2", "王伟12345", "李四 3号"])
+def test_a_short_number_in_a_name_is_left_alone(raw: str) -> None:
+    assert one(nz.normalize_name, raw)["note"] is None
+
+
+def test_mask_digits_in_names_masks_only_the_digit_runs() -> None:
+    s = pl.Series(["于思芳441323199001011231", "王伟", None, "王伟2"])
+    assert names.mask_digits_in_names(s).to_list() == [
+        "于思芳441323********1231",
+        "王伟",
+        None,
+        "王伟2",
+    ]
+
+
+# --------------------------------------------------------------------------
+# placeholder dates
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "19000101",
+        "1900-01-01",
+        "1900/1/1",
+        "1900-01-01 00:00:00",
+        "0000-00-00",
+        "00000000",
+        "9999-12-31",
+        "99991231",
+        "9999/12/31",
+        "1899-12-30",
+        "1899-12-31",
+        "0",
+        "1",
+        "2958465",
+    ],
+)
+def test_placeholder_dates_mean_unknown(raw: str) -> None:
+    row = one(nz.normalize_date, raw)
+    assert (row["value"], row["status"], row["repair"]) == (None, "missing", "placeholder_date")
+
+
+@pytest.mark.parametrize("raw", ["1900-01", "190001", "9999-12", "1899-12", "19000101", "0000-00"])
+def test_placeholder_months_mean_unknown(raw: str) -> None:
+    row = one(nz.normalize_month, raw)
+    assert (row["value"], row["status"], row["repair"]) == (None, "missing", "placeholder_date")
+
+
+@pytest.mark.parametrize("raw", ["1900-01-02", "1900-03-01", "9999-12-30", "1900-02"])
+def test_dates_next_to_a_placeholder_are_not_placeholders(raw: str) -> None:
+    fn = nz.normalize_month if len(raw) == 7 else nz.normalize_date
+    assert one(fn, raw)["repair"] != "placeholder_date"
+
+
+def test_ordinary_missing_dates_name_no_repair() -> None:
+    assert [r["repair"] for r in run(nz.normalize_date, ["", "无", "-", None])] == [None] * 4
+
+
+# --------------------------------------------------------------------------
+# implausible money
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["1e9", "1E9", "1.5E+03", "2.5e-1", "1e999", "1e9元", "１e９"])
+def test_money_in_scientific_notation_is_invalid(raw: str) -> None:
+    row = one(nz.normalize_money, raw)
+    assert (row["status"], row["error"]) == ("invalid", "scientific notation")
+    assert one(nz.normalize_money, raw, unit="wan")["error"] == "scientific notation"
+
+
+@pytest.mark.parametrize(
+    "raw", ["99999999999999999999", "10000000000000", "-10000000000000", "1,000,000,000,000,000"]
+)
+def test_money_with_thirteen_or_more_integer_digits_is_invalid(raw: str) -> None:
+    row = one(nz.normalize_money, raw)
+    assert (row["status"], row["error"]) == ("invalid", "too many digits")
+
+
+def test_the_largest_plausible_amounts_still_parse() -> None:
+    assert one(nz.normalize_money, "9999999999999")["value"] == 9999999999999.0
+    assert one(nz.normalize_money, "123456789012.34")["value"] == 123456789012.34
+
+
+def test_decimals_other_than_money_still_accept_scientific_notation() -> None:
+    assert one(nz.normalize_float, "1.5e2")["value"] == 150.0

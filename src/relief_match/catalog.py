@@ -36,6 +36,10 @@ ColumnType = Literal[
 #: person identifiers are often missing and the linker copes with that.
 _NULLABLE_BY_DEFAULT = {"id_no", "name"}
 
+#: Types that may declare a plausible range (``min``/``max``, in the column's
+#: unit: yuan, or 万元 for ``unit: wan``); a value outside is quarantined.
+_RANGED_TYPES = {"money", "int", "float"}
+
 #: DuckDB type of the staged value column, by column type (default VARCHAR).
 _DUCKDB_TYPES = {
     "date": "DATE",
@@ -67,6 +71,12 @@ class ColumnSpec(BaseModel):
             raise ValueError(f"column {self.name}: an enum needs 'values'")
         if self.type != "enum" and self.values:
             raise ValueError(f"column {self.name}: 'values' only applies to enum columns")
+        if (self.min is not None or self.max is not None) and self.type not in _RANGED_TYPES:
+            raise ValueError(
+                f"column {self.name}: 'min'/'max' only apply to money, int and float columns"
+            )
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"column {self.name}: 'min' is above 'max'")
         return self
 
     @property

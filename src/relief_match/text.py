@@ -26,6 +26,23 @@ PLACEHOLDER_CHARS = "?？*＊□■○〇"
 #: Names written in pinyin (ASCII letters, spaces, apostrophes, dots, hyphens).
 PINYIN_NAME_RE = r"^[A-Za-z][A-Za-z\s'’.·\-]*$"
 
+#: Invisible characters: Unicode category Cf (format characters: zero-width
+#: space U+200B, non-joiner U+200C, joiner U+200D, word joiner U+2060, BOM /
+#: zero-width no-break space U+FEFF, bidi controls, the soft hyphen U+00AD…).
+#: They render as nothing, so a clerk cannot see them, and they break every
+#: comparison: they are removed from names, IDs, codes and enums (repair kind
+#: ``invisible_chars``). Listed as ranges (Unicode 14, plus the format controls
+#: U+13439..U+1343F that Unicode 15 adds) so that the class is the same in
+#: Python's ``re`` and in polars' Rust regex.
+INVISIBLE_CHARS = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+#: A regex matching one invisible character (for ``re`` and polars alike).
+INVISIBLE_RE = f"[{INVISIBLE_CHARS}]"
+
 #: Code points whose single-character t2s conversion is looked up once.
 CJK_RANGES = (
     (0x3400, 0x4DBF),
@@ -44,6 +61,17 @@ _SPACES_RE = re.compile(r"\s+")
 _DOTS_RE = re.compile(f"[{re.escape(DOT_CHARS)}]")
 _UNREADABLE_RE = re.compile(f"[{re.escape(PLACEHOLDER_CHARS)}]")
 _PINYIN_NAME_RE = re.compile(PINYIN_NAME_RE)
+_INVISIBLE_RE = re.compile(INVISIBLE_RE)
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without its invisible characters (:data:`INVISIBLE_CHARS`).
+
+    Example:
+        >>> strip_invisible("王\u200b伟\u00ad")
+        '王伟'
+    """
+    return _INVISIBLE_RE.sub("", text)
 
 
 @lru_cache(maxsize=4)

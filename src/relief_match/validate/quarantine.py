@@ -4,18 +4,20 @@ Problems come from three places: the row as a whole (blank, ragged, a totals
 line, an exact duplicate), a cell the normaliser could not use (see
 :func:`cell_problem`) and a typed value that fails the pandera schema. Every
 rejected row becomes one quarantine row listing all its reasons; raw values
-are shown truncated, ID numbers masked.
+are shown truncated, ID numbers masked (in the raw value and in the message:
+a cell may hold an ID number shifted from another column).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
 
 from relief_match.catalog import ColumnSpec, ExtractSpec
 from relief_match.ingest.readers import ROW_COL
-from relief_match.privacy import mask_id_no
+from relief_match.privacy import mask_id_no, mask_ids_in_text
 
 QUARANTINE_SCHEMA: dict[str, Any] = {
     "extract": pl.String,
@@ -32,8 +34,32 @@ _ROW_REASON_DETAILS = {
     "blank_row": "blank row",
     "ragged_row": "the row has a different number of fields than the header",
     "totals_row": "a totals/summary row, not a record",
+    "no_identifier": "no ID, name or record number in the row: a totals/footer row, not a record",
     "duplicate_row": "exact duplicate of an earlier row",
 }
+#: Row-level reasons reported under another reason code.
+_ROW_REASON_CODES = {"no_identifier": "totals_row"}
+#: How a bound is written in a message, by column unit.
+_UNIT_WORDS = {"yuan": " yuan", "wan": " wan yuan (万元)"}
+
+
+def _bound(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def range_problems(col: ColumnSpec, value: pl.Expr) -> list[tuple[pl.Expr, str]]:
+    """(condition, ``out_of_range|…``) for a typed value outside the column's
+    plausible range (``min``/``max`` in the schema): the detail names the
+    bound, not the value."""
+    unit = _UNIT_WORDS.get(col.unit, "") if col.type == "money" else ""
+    out: list[tuple[pl.Expr, str]] = []
+    if col.min is not None:
+        text = f"below the plausible minimum of {_bound(col.min)}{unit} (schema)"
+        out.append((value < col.min, f"out_of_range|{text}"))
+    if col.max is not None:
+        text = f"above the plausible maximum of {_bound(col.max)}{unit} (schema)"
+        out.append((value > col.max, f"out_of_range|{text}"))
+    return out
 
 
 def cell_problem(col: ColumnSpec, normalised: pl.Expr, column_missing: bool) -> pl.Expr:
@@ -46,6 +72,7 @@ def cell_problem(col: ColumnSpec, normalised: pl.Expr, column_missing: bool) -> 
         return pl.lit("missing_column|the file has no such column")
     status = normalised.struct.field("status")
     error = normalised.struct.field("error")
+    placeholder = normalised.struct.field("repair") == "placeholder_date"
     if col.type in ("id_no", "name"):
         # Unusable names and unverifiable IDs stay in the row (value NULL):
         # the linker decides what they are worth.
@@ -59,23 +86,32 @@ def cell_problem(col: ColumnSpec, normalised: pl.Expr, column_missing: bool) -> 
             .then(pl.lit("missing_value|required value is empty"))
             .otherwise(None)
         )
-    return (
+    required = pl.lit(not col.is_nullable)
+    problem = (
         pl.when(status == "invalid")
         .then(pl.concat_str(pl.lit(f"invalid_{col.type}|"), error.fill_null("invalid value")))
-        .when((status == "missing") & pl.lit(not col.is_nullable))
+        .when((status == "missing") & required & placeholder.fill_null(False))
+        .then(pl.lit("missing_value|required date given as a placeholder for unknown"))
+        .when((status == "missing") & required)
         .then(pl.lit("missing_value|required value is empty"))
-        .otherwise(None)
+    )
+    for outside, text in range_problems(col, normalised.struct.field("value")):
+        problem = problem.when(outside).then(pl.lit(text))
+    return problem.otherwise(None)
+
+
+def _masked(expr: pl.Expr, fn: Callable[[str], str]) -> pl.Expr:
+    return expr.map_batches(
+        lambda s: s.map_elements(fn, return_dtype=pl.String), return_dtype=pl.String
     )
 
 
 def _mask_raw(col: ColumnSpec, expr: pl.Expr) -> pl.Expr:
-    """A raw cell as quarantine may show it: IDs masked, other text truncated."""
+    """A raw cell as quarantine may show it: IDs masked (also an ID number
+    shifted into another column), other text truncated."""
     if col.type == "id_no":
-        return expr.map_batches(
-            lambda s: s.map_elements(mask_id_no, return_dtype=pl.String),
-            return_dtype=pl.String,
-        )
-    return expr.str.slice(0, 100)
+        return _masked(expr, mask_id_no)
+    return _masked(expr, mask_ids_in_text).str.slice(0, 100)
 
 
 def collect_problems(
@@ -100,7 +136,9 @@ def collect_problems(
     row_level = staged_all.filter(pl.col("_row_reason").is_not_null()).select(
         "__idx",
         pl.lit(None, dtype=pl.String).alias("column"),
-        pl.col("_row_reason").alias("reason"),
+        pl.col("_row_reason")
+        .replace_strict(_ROW_REASON_CODES, default=pl.col("_row_reason"))
+        .alias("reason"),
         pl.col("_row_reason")
         .replace_strict(_ROW_REASON_DETAILS, default="row problem")
         .alias("detail"),
@@ -188,7 +226,8 @@ def quarantine_rows(spec: ExtractSpec, file_rel: str, problems: pl.DataFrame) ->
                 header_label,
                 pl.lit(": "),
                 pl.col("detail"),
-                pl.when(pl.col("raw_value").is_not_null())
+                # (an out-of-range value is named by its bound, not quoted)
+                pl.when(pl.col("raw_value").is_not_null() & (pl.col("reason") != "out_of_range"))
                 .then(pl.concat_str(pl.lit(" (value '"), pl.col("raw_value"), pl.lit("')")))
                 .otherwise(pl.lit("")),
             )
@@ -213,6 +252,7 @@ def quarantine_rows(spec: ExtractSpec, file_rel: str, problems: pl.DataFrame) ->
             pl.lit(f"{file_rel} row "),
             pl.col("row").cast(pl.String),
             pl.lit(": "),
-            pl.col("detail"),
+            # (a normaliser's detail may quote the cell: ``unknown code '…'``)
+            _masked(pl.col("detail"), mask_ids_in_text),
         ).alias("message"),
     ).sort("row")

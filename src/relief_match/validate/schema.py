@@ -1,7 +1,10 @@
 """The pandera (polars) schema of an extract's staged values, and its failures.
 
 The normalisers have already typed every cell; this layer checks what the
-contract says about the typed values: nullability, allowed codes, ranges.
+contract says about the typed values: nullability, allowed codes, code shapes.
+(The plausible ranges, ``min``/``max``, are checked with the cell problems,
+:func:`relief_match.validate.quarantine.range_problem`, so that the message
+can name the bound.)
 """
 
 from __future__ import annotations
@@ -42,10 +45,6 @@ def pandera_schema(spec: ExtractSpec) -> pa.DataFrameSchema:
             checks.append(pa.Check.isin(["男", "女"]))
         if c.type == "district_code":
             checks.append(pa.Check.str_matches(r"^[1-8]\d{5}$"))
-        if c.min is not None:
-            checks.append(pa.Check.ge(c.min))
-        if c.max is not None:
-            checks.append(pa.Check.le(c.max))
         # Unusable names and unverifiable IDs stay in the row (value NULL);
         # the linker decides what they are worth.
         nullable = c.is_nullable or c.type in ("id_no", "name", "credit_code")

@@ -12,7 +12,14 @@ normally ``pl.String``; other dtypes are cast to ``pl.String``) and returns a
 plus the type-specific extras fixed in ``docs/design.md`` section 2. The result
 keeps the name of the input expression (``normalize_id_no(pl.col("id_no"))`` is
 named ``id_no``) when polars can determine it. ``repair`` is only set on
-``repaired`` values, ``error`` only on ``invalid`` ones.
+``repaired`` values (and on a ``missing`` date that was a placeholder for
+"unknown", ``placeholder_date``, so that it can be counted), ``error`` only on
+``invalid`` ones.
+
+Every normaliser removes invisible characters (Unicode format characters such
+as U+200B and U+FEFF, and the soft hyphen: :data:`relief_match.text.INVISIBLE_CHARS`)
+and counts them as the repair ``invisible_chars``; none of them is in a clean
+value, so the fast paths send such values to the slow path unchanged.
 
 How it stays fast (the nightly job pushes ~50 M values through these)
 ----------------------------------------------------------------------

@@ -9,15 +9,18 @@ from relief_match.ingest.normalize.pipeline import (
     FULLWIDTH_CODE_MAP,
     FULLWIDTH_NUM_MAP,
     FULLWIDTH_RE,
+    INVISIBLE_REPAIR,
     Steps,
     fast_then_slow,
     folded,
+    has_invisible,
     is_placeholder,
     outputs,
     per_distinct,
     pipeline,
     repair_kinds,
     standard_fast,
+    visible,
 )
 
 _f = pl.field  # the hidden fields of the pipeline struct
@@ -50,7 +53,7 @@ def _uscc_check_char(c: pl.Expr) -> pl.Expr:
 
 
 def _credit_code_full(raw: pl.Expr) -> pl.Expr:
-    s = _f("_raw").str.strip_chars()
+    s = visible(_f("_raw")).str.strip_chars()
     t = s.str.replace_many(FULLWIDTH_CODE_MAP)
     u = t.str.replace_all(CODE_JUNK_RE, "")
     c = _f("_c")
@@ -60,6 +63,7 @@ def _credit_code_full(raw: pl.Expr) -> pl.Expr:
             "_fw": s.str.contains(FULLWIDTH_RE),
             "_ws": u.str.len_bytes() != t.str.len_bytes(),
             "_lc": u.str.contains("[a-z]"),
+            "_inv": has_invisible(_f("_raw")),
         },
         {
             "_missing": is_placeholder(c, ("0",)) | c.str.contains("^0+$"),
@@ -75,7 +79,10 @@ def _credit_code_full(raw: pl.Expr) -> pl.Expr:
         .otherwise(pl.lit("bad credit code checksum"))
     )
     repairs = repair_kinds(
-        (_f("_fw"), "fullwidth"), (_f("_ws"), "whitespace"), (_f("_lc"), "lowercase")
+        (_f("_fw"), "fullwidth"),
+        (_f("_ws"), "whitespace"),
+        (_f("_lc"), "lowercase"),
+        INVISIBLE_REPAIR,
     )
     final = {
         "value": pl.when(~_f("_missing") & _f("_valid")).then(c),
@@ -93,7 +100,7 @@ def normalize_credit_code(expr: pl.Expr) -> pl.Expr:
     ``missing``. Runs once per distinct value (codes repeat a lot).
 
     Struct fields: ``value``, ``status``, ``repair`` (``fullwidth``,
-    ``whitespace``, ``lowercase``), ``error`` (``bad credit code characters`` /
+    ``whitespace``, ``lowercase``, ``invisible_chars``), ``error`` (``bad credit code characters`` /
     ``bad credit code length`` / ``bad credit code checksum``).
     """
     return per_distinct(expr, _credit_code_full)
@@ -115,7 +122,10 @@ def _district_full(raw: pl.Expr) -> pl.Expr:
     final = {
         "value": pl.when(~missing & valid).then(c),
         **outputs(
-            missing, valid, repair_kinds((_f("_fw"), "fullwidth")), pl.lit("bad district code")
+            missing,
+            valid,
+            repair_kinds((_f("_fw"), "fullwidth"), INVISIBLE_REPAIR),
+            pl.lit("bad district code"),
         ),
     }
     return pipeline(raw, steps, final)

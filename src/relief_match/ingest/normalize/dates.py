@@ -14,6 +14,7 @@ import polars as pl
 
 from relief_match.ingest.normalize.pipeline import (
     FULLWIDTH_DATE_MAP,
+    INVISIBLE_REPAIR,
     Fields,
     Steps,
     fast_then_slow,
@@ -82,6 +83,16 @@ _EXCEL_EPOCH_OFFSET = 25569  # Excel serial of 1970-01-01 (1900 system, day 0 = 
 _EXCEL_MAX_SERIAL = 2958465  # 9999-12-31
 _ZERO_DATE_RE = r"^[0\s\-/.:年月日T]+$"
 
+#: Dates that departments write for "unknown": 1900-01-01, 9999-12-31 and the
+#: Excel epoch (serial 0 and 1: 1899-12-30/31, shown by Excel as 1900-01-00/01),
+#: as ``YYYYMMDD``; plus all-zero dates (``0000-00-00``) and the serials below.
+PLACEHOLDER_YMD = (18991230, 18991231, 19000101, 99991231)
+#: Months that stand for "unknown", as ``YYYYMM01``.
+PLACEHOLDER_MONTHS = (18991201, 19000101, 99991201)
+_PLACEHOLDER_SERIALS = (0, 1, _EXCEL_MAX_SERIAL)
+#: The repair kind counted for a placeholder date read as "no value".
+PLACEHOLDER_DATE = "placeholder_date"
+
 
 def _group(struct: pl.Expr, *names: str) -> pl.Expr:
     return pl.coalesce(*(struct.struct.field(n) for n in names)).cast(pl.Int64, strict=False)
@@ -123,6 +134,21 @@ def _date_missing(t: pl.Expr) -> pl.Expr:
     return is_placeholder(t, ("0", "0.0")) | t.str.contains(_ZERO_DATE_RE)
 
 
+def _placeholder_date(ymd: pl.Expr, serial: pl.Expr, t: pl.Expr) -> pl.Expr:
+    """Whether the text is a placeholder date (:data:`PLACEHOLDER_YMD`): a
+    recognised date text with that date, such an Excel serial, or all zeros."""
+    return pl.when(ymd.is_not_null()).then(ymd.is_in(PLACEHOLDER_YMD)).otherwise(
+        serial.is_in(_PLACEHOLDER_SERIALS)
+    ).fill_null(False) | (t.str.contains(_ZERO_DATE_RE) & t.str.contains("0", literal=True))
+
+
+def _with_placeholder(outs: Fields, placeholder: pl.Expr) -> Fields:
+    """``outs`` with ``repair`` set to ``placeholder_date`` for a placeholder
+    (then ``status`` is ``missing``: the date is unknown)."""
+    repair = pl.when(placeholder).then(pl.lit(PLACEHOLDER_DATE)).otherwise(outs["repair"])
+    return {**outs, "repair": repair}
+
+
 def _date_full(raw: pl.Expr) -> pl.Expr:
     y, date, serial = _f("_y"), _f("_date"), _f("_serial")
     steps: Steps = [
@@ -146,26 +172,29 @@ def _date_full(raw: pl.Expr) -> pl.Expr:
         (_f("_fw"), "fullwidth"),
         (y.is_not_null() & ~_f("_s").str.contains("^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), "date_format"),
         (y.is_null(), "excel_serial"),
+        INVISIBLE_REPAIR,
     )
-    missing = _date_missing(_f("_t"))
+    placeholder = _placeholder_date(_f("_ymd"), serial, _f("_t"))
+    missing = _date_missing(_f("_t")) | placeholder
     final = {
         "value": pl.when(~missing & in_range).then(date),
-        **outputs(missing, in_range, repairs, error),
+        **_with_placeholder(outputs(missing, in_range, repairs, error), placeholder),
     }
     return pipeline(raw, steps, final)
 
 
 def _iso_then_slow(expr: pl.Expr, iso_format: str, full: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
     """Fast path: the text is already exactly ``iso_format`` (``%Y-%m-%d`` or
-    ``%Y-%m``) and in 1900..2100; ``full`` for the rest."""
+    ``%Y-%m``) and after 1900-01-01 up to 2100 (1900-01-01 and 1900-01 are
+    placeholders, see :data:`PLACEHOLDER_YMD`); ``full`` for the rest."""
     raw, d = _f("_raw"), _f("_d")
     width = len(dt.date(2000, 1, 1).strftime(iso_format))
     fast_steps: Steps = [
         {"_d": raw.str.to_date(iso_format, strict=False)},
         {
-            "_fast": ((raw.str.len_bytes() == width) & d.is_between(MIN_DATE, MAX_DATE)).fill_null(
-                False
-            )
+            "_fast": (
+                (raw.str.len_bytes() == width) & d.is_between(MIN_DATE, MAX_DATE, closed="right")
+            ).fill_null(False)
         },
     ]
     return fast_then_slow(expr, fast_steps, standard_fast(d), full)
@@ -178,8 +207,12 @@ def normalize_date(expr: pl.Expr) -> pl.Expr:
     ``2023年1月5日``, ``2023.01.05``, a trailing time (``2023-01-05 00:00:00``,
     ``…T08:30``), full-width digits, and Excel serial numbers (``44931`` or
     ``44931.0``: 1900 system, day 0 = 1899-12-30; 6- and 8-digit numbers are
-    read as ``YYYYMM``/``YYYYMMDD``, never as serials). Placeholders, ``0`` and
-    all-zero dates (``0000-00-00``) are ``missing``.
+    read as ``YYYYMM``/``YYYYMMDD``, never as serials). Placeholders are
+    ``missing``; so are the placeholder dates that mean "unknown"
+    (``19000101``/``1900-01-01``, ``9999-12-31``, all zeros ``0000-00-00``,
+    the Excel epoch 1899-12-30/31 and Excel serials ``0``/``1``), which also
+    carry ``repair = "placeholder_date"`` so that the validator can count them
+    (the only ``missing`` values with a ``repair``).
 
     Invalid (``error``): ``impossible date`` (2023-02-30, month 13),
     ``date out of range`` (outside 1900-01-01..2100-12-31), ``unrecognised date``.
@@ -217,11 +250,15 @@ def _month_full(raw: pl.Expr) -> pl.Expr:
         (_f("_fw"), "fullwidth"),
         ((my.is_not_null() & ~iso) | (my.is_null() & y.is_not_null()), "date_format"),
         (my.is_null() & y.is_null(), "excel_serial"),
+        INVISIBLE_REPAIR,
     )
-    missing = _date_missing(_f("_t"))
+    placeholder = _f("_mymd").is_in(PLACEHOLDER_MONTHS).fill_null(False) | _placeholder_date(
+        _f("_ymd"), serial, _f("_t")
+    )
+    missing = _date_missing(_f("_t")) | placeholder
     final = {
         "value": pl.when(~missing & in_range).then(month),
-        **outputs(missing, in_range, repairs, error),
+        **_with_placeholder(outputs(missing, in_range, repairs, error), placeholder),
     }
     return pipeline(raw, steps, final)
 
@@ -231,8 +268,9 @@ def normalize_month(expr: pl.Expr) -> pl.Expr:
 
     Accepts ``2023-01``, ``202301``, ``2023年1月``, ``2023/1``, ``2023.01``,
     full-width digits, and anything :func:`normalize_date` accepts (a full
-    date or an Excel serial: its month is taken). Placeholders, ``0`` and
-    all-zero values are ``missing``. Invalid (``error``): ``impossible month``
+    date or an Excel serial: its month is taken). Placeholders are ``missing``;
+    so are placeholder dates and months (``1900-01``, ``9999-12``, ``1899-12``,
+    all zeros), with ``repair = "placeholder_date"``. Invalid (``error``): ``impossible month``
     (month 00 or 13), ``impossible date``, ``date out of range`` (outside
     1900..2100), ``unrecognised month``. Repair kinds: ``date_format`` (not
     already ``YYYY-MM``), ``excel_serial``, ``fullwidth``.

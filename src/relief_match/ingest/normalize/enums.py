@@ -9,20 +9,23 @@ import polars as pl
 
 from relief_match.ingest.normalize.pipeline import (
     FULLWIDTH_MAP,
+    INVISIBLE_REPAIR,
     MISSING,
     NULL_STR,
     OK,
     PLACEHOLDERS,
+    REPAIRED,
+    Fields,
     Steps,
-    as_text,
     fast_then_slow,
     folded,
+    has_invisible,
     is_placeholder,
-    named,
     outputs,
     pipeline,
     repair_kinds,
     standard_fast,
+    visible,
 )
 
 _f = pl.field  # the hidden fields of the pipeline struct
@@ -59,7 +62,7 @@ def _sex_full(raw: pl.Expr) -> pl.Expr:
         **outputs(
             _f("_missing"),
             v.is_not_null(),
-            repair_kinds((_f("_fw"), "fullwidth"), (_f("_t") != v, "sex_code")),
+            repair_kinds((_f("_fw"), "fullwidth"), (_f("_t") != v, "sex_code"), INVISIBLE_REPAIR),
             pl.format("unknown sex code '{}'", _f("_s")),
         ),
     }
@@ -117,7 +120,7 @@ def normalize_enum(expr: pl.Expr, values: Sequence[str]) -> pl.Expr:
             **outputs(
                 _f("_missing"),
                 v.is_not_null(),
-                repair_kinds((_f("_fw"), "fullwidth"), (~exact, "whitespace")),
+                repair_kinds((_f("_fw"), "fullwidth"), (~exact, "whitespace"), INVISIBLE_REPAIR),
                 pl.format("unknown code '{}'", _f("_s")),
             ),
         }
@@ -127,19 +130,34 @@ def normalize_enum(expr: pl.Expr, values: Sequence[str]) -> pl.Expr:
     return fast_then_slow(expr, fast_steps, standard_fast(_f("_raw")), full)
 
 
+def _str_fields(s: pl.Expr, repair: pl.Expr) -> Fields:
+    return {
+        "value": pl.when(s != "").then(s),
+        "status": pl.when(s == "")
+        .then(pl.lit(MISSING))
+        .when(repair.is_not_null())
+        .then(pl.lit(REPAIRED))
+        .otherwise(pl.lit(OK)),
+        "repair": pl.when(s != "").then(repair),
+        "error": NULL_STR,
+    }
+
+
+def _str_full(raw: pl.Expr) -> pl.Expr:
+    steps: Steps = [{"_s": visible(_f("_raw")).str.strip_chars()}]
+    repair = pl.when(has_invisible(_f("_raw"))).then(pl.lit("invisible_chars"))
+    return pipeline(raw, steps, _str_fields(_f("_s"), repair))
+
+
 def normalize_str(expr: pl.Expr) -> pl.Expr:
     """Normalise a free-text column: strip surrounding whitespace (incl. U+3000).
 
-    An empty (or null) value is ``missing``; anything else is ``ok`` and keeps
-    its text. Struct fields: ``value`` (String), ``status``, ``repair`` (always
-    null), ``error`` (always null).
+    Invisible characters (zero-width spaces, BOM, soft hyphen…) are removed
+    (repair ``invisible_chars``): a household number or a plate number with a
+    zero-width space would never join. An empty (or null) value is
+    ``missing``; anything else is ``ok`` and keeps its text. Struct fields:
+    ``value`` (String), ``status``, ``repair`` (``invisible_chars`` or null),
+    ``error`` (always null).
     """
-    s = _f("_s")
-    steps: Steps = [{"_s": _f("_raw").str.strip_chars()}]
-    final = {
-        "value": pl.when(s != "").then(s),
-        "status": pl.when(s == "").then(pl.lit(MISSING)).otherwise(pl.lit(OK)),
-        "repair": NULL_STR,
-        "error": NULL_STR,
-    }
-    return named(expr, pipeline(as_text(expr), steps, final))
+    fast_steps: Steps = [{"_s": _f("_raw").str.strip_chars(), "_fast": ~has_invisible(_f("_raw"))}]
+    return fast_then_slow(expr, fast_steps, _str_fields(_f("_s"), NULL_STR), _str_full)

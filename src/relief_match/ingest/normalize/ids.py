@@ -12,14 +12,17 @@ from relief_match.ingest.normalize.pipeline import (
     CODE_JUNK_RE,
     FULLWIDTH_ID_MAP,
     FULLWIDTH_RE,
+    INVISIBLE_REPAIR,
     Fields,
     Steps,
     fast_then_slow,
+    has_invisible,
     is_placeholder,
     outputs,
     pipeline,
     repair_kinds,
     standard_fast,
+    visible,
 )
 
 _f = pl.field  # the hidden fields of the pipeline struct
@@ -36,7 +39,8 @@ def id_checksum_char(first17: str) -> str:
     Raises ``ValueError`` unless ``first17`` is exactly 17 ASCII digits.
     """
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
-        raise ValueError(f"expected 17 digits, got {first17!r}")
+        # (the value is not quoted: it may be most of an ID number)
+        raise ValueError(f"expected 17 digits, got {len(first17)} characters")
     total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
     return _ID_CHECK_CHARS[total % 11]
 
@@ -67,7 +71,7 @@ def upgrade_id15(s15: str) -> str:
     The birth date is not checked (see :func:`is_valid_id_no`).
     """
     if len(s15) != 15 or not s15.isascii() or not s15.isdigit():
-        raise ValueError(f"expected 15 digits, got {s15!r}")
+        raise ValueError(f"expected 15 digits, got {len(s15)} characters")
     body = s15[:6] + "19" + s15[6:]
     return body + id_checksum_char(body)
 
@@ -97,12 +101,16 @@ def _sex_from_n17(n17: pl.Expr) -> pl.Expr:
 
 def _id_full(raw: pl.Expr) -> pl.Expr:
     """The complete ID pipeline (cleaning, 15 -> 18, checks) on String input."""
-    s, t = _f("_raw").str.strip_chars(), _f("_t")
+    s, t = visible(_f("_raw")).str.strip_chars(), _f("_t")
     c, body, n = _f("_c"), _f("_body"), _f("_n")
     is15, is18 = _f("_is15"), _f("_is18")
     check, missing, valid = _f("_check"), _f("_missing"), _f("_valid")
     steps: Steps = [
-        {"_t": s.str.replace_many(FULLWIDTH_ID_MAP), "_fw": s.str.contains(FULLWIDTH_RE)},
+        {
+            "_t": s.str.replace_many(FULLWIDTH_ID_MAP),
+            "_fw": s.str.contains(FULLWIDTH_RE),
+            "_inv": has_invisible(_f("_raw")),
+        },
         {
             "_c": t.str.replace_all(CODE_JUNK_RE, "").str.replace_all("x", "X", literal=True),
             "_ws": t.str.contains(CODE_JUNK_RE),
@@ -149,6 +157,7 @@ def _id_full(raw: pl.Expr) -> pl.Expr:
                 (_f("_ws"), "whitespace"),
                 (_f("_lx"), "lowercase_x"),
                 (is15, "id15to18"),
+                INVISIBLE_REPAIR,
             ),
             error,
         ),
@@ -170,7 +179,8 @@ def normalize_id_no(expr: pl.Expr) -> pl.Expr:
     ``NULL``, ``None``, ``nan``, ``空``) are ``missing``.
 
     Struct fields: ``value`` (valid 18-character ID or null), ``status``,
-    ``repair`` (``fullwidth``, ``whitespace``, ``lowercase_x``, ``id15to18``),
+    ``repair`` (``fullwidth``, ``whitespace``, ``lowercase_x``, ``id15to18``,
+    ``invisible_chars``: zero-width and other format characters removed),
     ``error`` (``bad id characters`` / ``bad id length`` / ``bad id checksum``
     / ``bad id birth date``), ``clean`` (the cleaned string even when invalid,
     a 15-digit number in its 18-digit form; null when missing), ``birth_date``

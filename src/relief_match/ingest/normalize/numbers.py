@@ -6,6 +6,7 @@ import polars as pl
 
 from relief_match.ingest.normalize.pipeline import (
     FULLWIDTH_NUM_MAP,
+    INVISIBLE_REPAIR,
     Steps,
     fast_then_slow,
     folded,
@@ -23,6 +24,10 @@ _CURRENCY_PREFIX_RE = r"^(?:[¥￥]|RMB|CNY|人民币)\s*"
 _YUAN_SUFFIX_RE = r"\s*(?:元|圆|RMB|CNY)$"
 _WAN_SUFFIX_RE = r"\s*万$"
 _GROUPING_RE = r"[,\s']"
+_EXPONENT_RE = "[eE]"
+#: Amounts must stay below this (in the column's unit): beyond 13 integer
+#: digits a float no longer holds every cent, and no extract has such sums.
+MONEY_LIMIT = 1e13
 
 
 def _parse_float(text: pl.Expr) -> pl.Expr:
@@ -34,6 +39,20 @@ def _float_fast() -> Steps:
     return [
         {"_num": _f("_raw").cast(pl.Float64, strict=False)},
         {"_fast": _f("_num").is_finite().fill_null(False)},
+    ]
+
+
+def _money_fast() -> Steps:
+    """Fast path for amounts that polars parses as they are (``_num``), not in
+    scientific notation and below :data:`MONEY_LIMIT`."""
+    num = _f("_num")
+    return [
+        {"_num": _f("_raw").cast(pl.Float64, strict=False)},
+        {
+            "_fast": (
+                num.is_finite() & (num.abs() < MONEY_LIMIT) & ~_f("_raw").str.contains(_EXPONENT_RE)
+            ).fill_null(False)
+        },
     ]
 
 
@@ -52,7 +71,11 @@ def normalize_money(expr: pl.Expr, unit: str = "yuan") -> pl.Expr:
 
     Repair kinds: ``thousands_sep``, ``currency_suffix`` (a currency sign or
     unit word removed), ``fullwidth``, ``wan_unit`` (value converted between
-    元 and 万元). Invalid: ``not a number``.
+    元 and 万元). Invalid: ``scientific notation`` (``1e9``, ``1.5E+03``: no
+    department exports amounts so, it is a spreadsheet's rendering of a figure
+    that lost its digits), ``too many digits`` (13 or more integer digits in the
+    column's unit, e.g. ``99999999999999999999``: no amount is that large and
+    a float cannot hold it to the cent), ``not a number``.
     """
     if unit not in ("yuan", "wan"):
         raise ValueError(f"unit must be 'yuan' or 'wan', got {unit!r}")
@@ -79,24 +102,34 @@ def normalize_money(expr: pl.Expr, unit: str = "yuan") -> pl.Expr:
                 "_wan": b.str.contains(_WAN_SUFFIX_RE),
                 "_sep": c.str.contains(_GROUPING_RE),
                 "_num": _parse_float(c.str.replace_all(_GROUPING_RE, "")),
+                "_sci": c.str.contains(_EXPONENT_RE),
             },
             {"_v": _round_money(scaled)},
         ]
         missing = is_placeholder(t)
-        valid = _f("_v").is_finite().fill_null(False)
+        v, sci = _f("_v"), _f("_sci")
+        valid = (v.is_finite() & ~sci & (v.abs() < MONEY_LIMIT)).fill_null(False)
+        error = (
+            pl.when(sci & _f("_num").is_not_null())
+            .then(pl.lit("scientific notation"))
+            .when(v.is_finite())
+            .then(pl.lit("too many digits"))
+            .otherwise(pl.lit("not a number"))
+        )
         repairs = repair_kinds(
             (_f("_sep"), "thousands_sep"),
             (unit_word, "currency_suffix"),
             (_f("_fw"), "fullwidth"),
             (converted, "wan_unit"),
+            INVISIBLE_REPAIR,
         )
         final = {
-            "value": pl.when(~missing & valid).then(_f("_v")),
-            **outputs(missing, valid, repairs, pl.lit("not a number")),
+            "value": pl.when(~missing & valid).then(v),
+            **outputs(missing, valid, repairs, error),
         }
         return pipeline(raw, steps, final)
 
-    return fast_then_slow(expr, _float_fast(), standard_fast(_round_money(num)), full)
+    return fast_then_slow(expr, _money_fast(), standard_fast(_round_money(num)), full)
 
 
 def _int_full(raw: pl.Expr) -> pl.Expr:
@@ -110,7 +143,7 @@ def _int_full(raw: pl.Expr) -> pl.Expr:
         c.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False)
     )
     repairs = repair_kinds(
-        (t.str.contains(_GROUPING_RE), "thousands_sep"), (_f("_fw"), "fullwidth")
+        (t.str.contains(_GROUPING_RE), "thousands_sep"), (_f("_fw"), "fullwidth"), INVISIBLE_REPAIR
     )
     final = {
         "value": pl.when(~missing).then(value),
@@ -150,6 +183,7 @@ def _float_full(raw: pl.Expr) -> pl.Expr:
         (a.str.contains(_GROUPING_RE), "thousands_sep"),
         (_f("_fw"), "fullwidth"),
         (pct, "percent"),
+        INVISIBLE_REPAIR,
     )
     final = {
         "value": pl.when(~missing & valid).then(v),

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import polars as pl
 
+from relief_match.text import INVISIBLE_RE
+
 OK = "ok"
 REPAIRED = "repaired"
 INVALID = "invalid"
@@ -97,8 +99,9 @@ PLACEHOLDERS: tuple[str, ...] = (
     "不详",
 )
 
-#: Whitespace, dashes and invisible characters removed from inside codes.
-CODE_JUNK_RE = r"[\s\-\u2010-\u2015\u200b\ufeff_]"
+#: Whitespace and dashes removed from inside codes (invisible characters are
+#: removed before, see :func:`visible`).
+CODE_JUNK_RE = r"[\s\-\u2010-\u2015_]"
 
 NULL_STR = pl.lit(None, dtype=pl.String)
 
@@ -108,11 +111,27 @@ def is_placeholder(expr: pl.Expr, extra: Sequence[str] = ()) -> pl.Expr:
     return expr.str.to_lowercase().is_in([*PLACEHOLDERS, *extra])
 
 
+def visible(expr: pl.Expr) -> pl.Expr:
+    """``expr`` without invisible characters (:data:`relief_match.text.INVISIBLE_CHARS`)."""
+    return expr.str.replace_all(INVISIBLE_RE, "")
+
+
+def has_invisible(expr: pl.Expr) -> pl.Expr:
+    """Whether ``expr`` contains an invisible character."""
+    return expr.str.contains(INVISIBLE_RE)
+
+
+#: The repair kind of removed invisible characters (needs the ``_inv`` field).
+INVISIBLE_REPAIR = (_f("_inv"), "invisible_chars")
+
+
 def folded(mapping: Mapping[str, str]) -> Fields:
-    """``_s`` (stripped raw), ``_fw`` (had full-width ASCII), ``_t`` (folded)."""
-    s = _f("_raw").str.strip_chars()
+    """``_s`` (stripped raw, invisible characters removed), ``_inv`` (had
+    invisible characters), ``_fw`` (had full-width ASCII), ``_t`` (folded)."""
+    s = visible(_f("_raw")).str.strip_chars()
     return {
         "_s": s,
+        "_inv": has_invisible(_f("_raw")),
         "_fw": s.str.contains(FULLWIDTH_RE),
         "_t": s.str.replace_many(dict(mapping)).str.strip_chars(),
     }
