@@ -1,7 +1,7 @@
 """The import graph and module sizes: one home per concern, stages in one direction.
 
 A later stage may import an earlier one, never the reverse:
-bottom < ingest < validate < link < rules < rank < output < api < cli.
+bottom < ingest < validate < link < rules < review < rank < output < api < cli.
 synth and evaluate are product features beside the stages: they may use the
 bottom modules and the stages' public APIs, no stage imports them, and
 evaluate does not import synth; only the cli (which offers them as commands)
@@ -18,7 +18,18 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "relief_match"
 
 #: The stages in import order; a module may import its own stage or an earlier one.
-ORDER = ("bottom", "ingest", "validate", "link", "rules", "rank", "output", "api", "cli")
+ORDER = (
+    "bottom",
+    "ingest",
+    "validate",
+    "link",
+    "rules",
+    "review",
+    "rank",
+    "output",
+    "api",
+    "cli",
+)
 #: Product features beside the stages (see the module docstring).
 FEATURES = ("synth", "evaluate")
 
