@@ -22,6 +22,10 @@ Ranking of findings (``_rm_flags.rank``, 1 = review first) is deterministic:
 score descending, then amount descending (empty last), then household_id,
 rule_id, member_id_no, evidence_extract, evidence_row, person_id ascending.
 
+The review stage's columns (:data:`REVIEW_COLUMNS`: ``finding_key``,
+``finding_id`` and the caseworkers' latest outcome) are carried from
+``_rm_findings`` to ``_rm_flags`` unchanged, NULL when that stage did not run.
+
 Household roll-up (``_rm_households``): total_score = sum of its findings'
 scores; max_score; n_findings; n_checks (distinct rule ids); rule_ids and
 rule_titles_zh in the order of their best finding; amount_exact and
@@ -105,7 +109,26 @@ FLAGS_COLUMNS: tuple[str, ...] = (
     "evidence",
     "district_code",
     "benefit_type",
+    "finding_key",
+    "finding_id",
+    "review_outcome",
+    "review_date",
+    "reviewer",
+    "review_note",
+    "earlier_outcome",
 )
+
+#: Columns the review stage may add to ``_rm_findings`` and rank carries through to
+#: ``_rm_flags`` (their type when the review stage did not run: then they are NULL).
+REVIEW_COLUMNS: dict[str, str] = {
+    "finding_key": "VARCHAR",
+    "finding_id": "VARCHAR",
+    "review_outcome": "VARCHAR",
+    "review_date": "DATE",
+    "reviewer": "VARCHAR",
+    "review_note": "VARCHAR",
+    "earlier_outcome": "VARCHAR",
+}
 
 #: Columns of ``_rm_households`` (in order).
 HOUSEHOLDS_COLUMNS: tuple[str, ...] = (
@@ -174,7 +197,7 @@ SELECT rank, CAST(NULL AS BIGINT) AS household_rank, household_id, rule_id, rule
        rule_title_en, score, weight, amount_at_risk, amount_is_estimate, amount_kind,
        member_name, member_id_no, person_id, route, match_probability, match_evidence,
        reason_zh, evidence_extract, evidence_row, evidence_file, evidence,
-       district_code, benefit_type
+       district_code, benefit_type, {review_columns}
 FROM ranked
 ORDER BY rank
 """
@@ -224,6 +247,20 @@ ORDER BY rank
 """
 
 
+def _review_columns(con: duckdb.DuckDBPyConnection) -> str:
+    """The select list of :data:`REVIEW_COLUMNS`: carried through, or NULL when absent."""
+    present = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = '_rm_findings'"
+        ).fetchall()
+    }
+    return ", ".join(
+        name if name in present else f"CAST(NULL AS {kind}) AS {name}"
+        for name, kind in REVIEW_COLUMNS.items()
+    )
+
+
 def rank_findings(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -246,7 +283,7 @@ def rank_findings(
     """
     if amount_unit <= 0 or amount_cap <= 0:
         raise ValueError("amount_unit and amount_cap must be positive")
-    con.execute(_FLAGS_SQL, {"unit": float(amount_unit), "cap": float(amount_cap)})
+    con.execute(_FLAGS_SQL.format(review_columns=_review_columns(con)), {"unit": float(amount_unit), "cap": float(amount_cap)})
     con.execute(_HOUSEHOLDS_SQL)
     con.execute(
         """
