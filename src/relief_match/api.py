@@ -326,10 +326,14 @@ def run(cfg: RunConfig) -> RunReport:
     """
     from relief_match.output.writers import write_outputs
     from relief_match.rank.score import rank_findings
+    from relief_match.review.history import compare_with_previous
+    from relief_match.review.identity import assign_finding_ids
     from relief_match.rules import run_checks
 
     with command_session("run", cfg, RUN_OUTPUTS) as s:
         report = s.report
+        previous: Path | None = cfg.out / "latest"  # the published run before this one
+        previous = previous.resolve() if (previous / "flags.parquet").is_file() else None
         checks = _load_checks(cfg)  # before the database: a broken rule file stops the run early
         ingest = _ingest(s)
         available = ingest.available
@@ -345,9 +349,11 @@ def run(cfg: RunConfig) -> RunReport:
             )
             report.stages["rules"] = rules
             n.update(ran=len(rules.ran), skipped=len(rules.skipped), failed=len(rules.failed))
+            assign_finding_ids(s.con)
         with s.clock.stage("rank", "ranking the findings") as n:
             report.stages["rank"] = rank = rank_findings(s.con)
             n.update(flags=rank.n_flags, households=rank.n_households)
+            report.stages["history"] = compare_with_previous(s.con, previous)
         with s.clock.stage("output", f"writing the review list to {s.cfg.out}") as n:
             report.stages["output"] = write_outputs(s.con, s.cfg.out)
             n.update(files=len(report.stages["output"].files))

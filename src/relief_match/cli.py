@@ -405,3 +405,23 @@ def main() -> None:
         app()
     except SystemExit as exc:
         sys.exit(exc.code)
+
+
+@app.command()
+def diff(
+    run_a: Annotated[Path, typer.Argument(help="The earlier run folder (OUT/runs/<id>).")],
+    run_b: Annotated[Path, typer.Argument(help="The later run folder (e.g. OUT/latest).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare two runs' findings by finding id: new in RUN_B, still open, gone (with why)."""
+    with _exit_codes():
+        from relief_match.review.history import diff_runs
+
+        try:
+            result = diff_runs(run_a, run_b)
+        except (FileNotFoundError, ValueError) as exc:
+            raise UsageError(str(exc)) from exc
+        if as_json:
+            typer.echo(json.dumps(result.asdict(), ensure_ascii=False, indent=2, default=str))
+        else:
+            typer.echo(result.asstr())
