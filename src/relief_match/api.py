@@ -332,8 +332,8 @@ def run(cfg: RunConfig) -> RunReport:
 
     with command_session("run", cfg, RUN_OUTPUTS) as s:
         report = s.report
-        previous: Path | None = cfg.out / "latest"  # the published run before this one
-        previous = previous.resolve() if (previous / "flags.parquet").is_file() else None
+        latest = cfg.out / "latest"  # the published run before this one
+        previous = latest.resolve() if (latest / "flags.parquet").is_file() else None
         checks = _load_checks(cfg)  # before the database: a broken rule file stops the run early
         ingest = _ingest(s)
         available = ingest.available

@@ -283,7 +283,10 @@ def rank_findings(
     """
     if amount_unit <= 0 or amount_cap <= 0:
         raise ValueError("amount_unit and amount_cap must be positive")
-    con.execute(_FLAGS_SQL.format(review_columns=_review_columns(con)), {"unit": float(amount_unit), "cap": float(amount_cap)})
+    con.execute(
+        _FLAGS_SQL.format(review_columns=_review_columns(con)),
+        {"unit": float(amount_unit), "cap": float(amount_cap)},
+    )
     con.execute(_HOUSEHOLDS_SQL)
     con.execute(
         """

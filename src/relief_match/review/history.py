@@ -75,9 +75,7 @@ CHANGE_ZH: dict[str, str] = {"new": "新增", "open": "持续", "gone": "已消�
 ACTIVE_STATUSES: tuple[str, ...] = ("在保",)
 
 _PREVIOUS_COLUMNS = RESOLVED_COLUMNS[:7]
-_REASON_CASE = " ".join(
-    f"WHEN reason = '{code}' THEN '{text}'" for code, text in REASON_ZH.items()
-)
+_REASON_CASE = " ".join(f"WHEN reason = '{code}' THEN '{text}'" for code, text in REASON_ZH.items())
 
 
 def _tables(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> set[str]:
@@ -115,9 +113,7 @@ def run_id(run_dir: Path | None) -> str | None:
     return None if run_dir is None else Path(run_dir).resolve().name
 
 
-def _reason_sql(
-    gone: str, current: str, tables: set[str], db: str, statuses: Sequence[str]
-) -> str:
+def _reason_sql(gone: str, current: str, tables: set[str], db: str, statuses: Sequence[str]) -> str:
     """SELECT of the resolved rows of ``gone`` (not in ``current``), reasons from ``db``."""
     whens = []
     if "_rm_suppressed" in tables:
@@ -223,9 +219,7 @@ def compare_with_previous(
     sql = _reason_sql("_rm_previous", "_rm_flags", _tables(con), "", active_statuses)
     con.execute(f"CREATE OR REPLACE TABLE _rm_resolved AS {sql}", _reason_values(prev_id))
     con.execute("DROP TABLE _rm_previous")
-    counts = dict(
-        con.execute("SELECT change, count(*) FROM _rm_flags GROUP BY change").fetchall()
-    )
+    counts = dict(con.execute("SELECT change, count(*) FROM _rm_flags GROUP BY change").fetchall())
     resolved = dict(
         con.execute("SELECT reason, count(*) FROM _rm_resolved GROUP BY reason").fetchall()
     )
@@ -285,7 +279,9 @@ class RunDiff:
             for r in rows:
                 why = f"  {r['reason']}: {r['reason_zh']}" if r.get("reason") else ""
                 who = f"{r['member_name'] or ''} {r['member_id_masked']}".strip()
-                lines.append(f"  {r['finding_id']}  {r['household_id']}  {r['rule_id']}  {who}{why}")
+                lines.append(
+                    f"  {r['finding_id']}  {r['household_id']}  {r['rule_id']}  {who}{why}"
+                )
         return "\n".join(lines)
 
 
@@ -300,7 +296,9 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, values: Any = None) -> list[
     return out
 
 
-def diff_runs(run_a: Path, run_b: Path, *, active_statuses: Sequence[str] = ACTIVE_STATUSES) -> RunDiff:
+def diff_runs(
+    run_a: Path, run_b: Path, *, active_statuses: Sequence[str] = ACTIVE_STATUSES
+) -> RunDiff:
     """Compare two run folders' ``flags.parquet`` by ``finding_id``.
 
     Raises:
@@ -316,12 +314,14 @@ def diff_runs(run_a: Path, run_b: Path, *, active_statuses: Sequence[str] = ACTI
                 raise ValueError(f"{d} predates finding ids: rerun it with this version")
         cols = "finding_id, household_id, rule_id, rule_title_zh, member_name, member_id_no"
         new = _rows(
-            con, f"SELECT {cols} FROM _b WHERE finding_id NOT IN (SELECT finding_id FROM _a)"
-            " ORDER BY household_id, rule_id, finding_id"
+            con,
+            f"SELECT {cols} FROM _b WHERE finding_id NOT IN (SELECT finding_id FROM _a)"
+            " ORDER BY household_id, rule_id, finding_id",
         )
         still = _rows(
-            con, f"SELECT {cols} FROM _b WHERE finding_id IN (SELECT finding_id FROM _a)"
-            " ORDER BY household_id, rule_id, finding_id"
+            con,
+            f"SELECT {cols} FROM _b WHERE finding_id IN (SELECT finding_id FROM _a)"
+            " ORDER BY household_id, rule_id, finding_id",
         )
         db = Path(run_b) / "relief_match.duckdb"
         known = False

@@ -35,7 +35,10 @@ that changed every night would resurface every reviewed finding.
 
 The identity fields of each bundled check are listed in :data:`IDENTITY_FIELDS`
 (``name~`` means: that text with its months, dates, amounts and counts
-removed); a check not listed there uses every evidence field except the
+removed, and for UNDECLARED_EMPLOYMENT the insurance type "以…参保": the check
+picks one of a member's same-month contributions by row number, so the type
+it names may change when social insurance re-sorts its file; the employer
+identifies the evidence); a check not listed there uses every evidence field except the
 running ones (names starting ``n_`` or containing ``month``, ``paid``,
 ``period``, ``window``, ``overlap``, and ``*_zh`` texts) plus the bucket of
 ``amount_at_risk``.
@@ -87,6 +90,7 @@ _RUNNING = re.compile(r"^n_|month|paid|period|window|overlap|_zh$")
 #: Months, dates, money and counts inside a Chinese text (removed by ``name~``).
 _VOLATILE = re.compile(
     r"\d{4}-\d{2}(-\d{2})?|[\d,]+(\.\d+)?元|\d+个月|缴费基数[^）)]*|最近缴费月份"
+    r"|以[^，,；;]{1,8}参保"
 )
 
 
@@ -147,7 +151,9 @@ def finding_id(
     tolerance: float = AMOUNT_TOLERANCE,
 ) -> str:
     """The id of a finding: its key and the identity of its evidence."""
-    return _digest("F", [key, *identity_parts(rule_id, evidence_extract, evidence, amount, tolerance)])
+    return _digest(
+        "F", [key, *identity_parts(rule_id, evidence_extract, evidence, amount, tolerance)]
+    )
 
 
 def assign_finding_ids(
