@@ -28,6 +28,7 @@ import pytest
 from relief_match.rank.score import FLAGS_COLUMNS, rank_findings
 from relief_match.review.history import (
     CHANGE_ZH,
+    EVIDENCE_CHANGED_ZH,
     REASON_ZH,
     RESOLVED_COLUMNS,
     compare_with_previous,
@@ -86,6 +87,9 @@ def test_the_id_ignores_running_figures_and_follows_the_evidence() -> None:
     assert _fid("DECEASED", {**DEATH, "death_date": "2026-07-05"}, 12000.0) != d
     other_cert = {**DEATH, "source_zh": "卫健死亡医学证明（证明编号44130220260900011）"}
     assert _fid("DECEASED", other_cert, 12000.0) != d
+    k = finding_key("H1", "VEHICLE", "441302199001011231")  # household | check | member
+    assert k.startswith("K") and k != finding_key("H2", "VEHICLE", "441302199001011231")
+    assert k != finding_key("H1", "VEHICLE", "441302199001019999")
 
 
 def test_amounts_that_are_levels_enter_the_id_within_a_tolerance() -> None:
@@ -95,16 +99,6 @@ def test_amounts_that_are_levels_enter_the_id_within_a_tolerance() -> None:
     assert amount_bucket(None) == "" and amount_bucket(0.0) == "0"
     assert amount_bucket(1000.0) == amount_bucket(1001.0)
     assert amount_bucket(1000.0) != amount_bucket(1200.0)
-
-
-def test_the_key_is_the_household_check_and_member() -> None:
-    k = finding_key("H1", "VEHICLE", "441302199001011231")
-    assert k.startswith("K") and k == finding_key("H1", "VEHICLE", "441302199001011231")
-    assert k != finding_key("H2", "VEHICLE", "441302199001011231")
-    assert k != finding_key("H1", "REAL_ESTATE", "441302199001011231")
-    assert _fid("VEHICLE", VEHICLE) != finding_id(
-        finding_key("H1", "VEHICLE", "441302199001019999"), "VEHICLE", "x", VEHICLE, 1000.0
-    )
 
 
 def _findings_db(rows: list[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
@@ -122,24 +116,16 @@ def _findings_db(rows: list[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
 
 
 def _vehicle(household: str, member: str, plate: str, row: int) -> dict[str, Any]:
-    return {
-        "rule_id": "VEHICLE",
-        "household_id": household,
-        "member_id_no": member,
-        "member_name": "成员",
-        "amount_at_risk": 1000.0,
-        "evidence_extract": "motor_vehicles",
-        "evidence_row": row,
-        "evidence": json.dumps({**VEHICLE, "plate_no": plate}, ensure_ascii=False),
-    }
+    evidence = json.dumps({**VEHICLE, "plate_no": plate}, ensure_ascii=False)
+    return dict(
+        rule_id="VEHICLE", household_id=household, member_id_no=member, member_name="成员",
+        amount_at_risk=1000.0, evidence_extract="motor_vehicles", evidence_row=row,
+        evidence=evidence,
+    )  # fmt: skip
 
 
 def test_ids_do_not_depend_on_row_order_or_row_numbers() -> None:
-    rows = [
-        _vehicle("H1", "A", "粤L1", 10),
-        _vehicle("H2", "B", "粤L2", 11),
-        _vehicle("H2", "B", "粤L2", 12),
-    ]
+    rows = [_vehicle("H1", "A", "粤L1", 10), *[_vehicle("H2", "B", "粤L2", r) for r in (11, 12)]]
     shuffled = [{**rows[2], "evidence_row": 3}, {**rows[0], "evidence_row": 99}, rows[1]]
     ids = []
     for batch in (rows, shuffled):
@@ -250,33 +236,23 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     night2 = base / "night2"
     shutil.copytree(night1, night2)
     hh = _read(_find(night2, HOUSEHOLDS))
-    hid, status, end = (
-        _col(hh, *n)
-        for n in (("household_id", "家庭编号"), ("status", "保障状态"), ("end_date", "退出日期"))
-    )
+    exiting = pl.col(_col(hh, "household_id", "家庭编号")) == exit_hh
+    changes = {
+        _col(hh, "status", "保障状态"): "退出",
+        _col(hh, "end_date", "退出日期"): "2026-11-10",
+    }
     hh = hh.with_columns(
-        pl.when(pl.col(hid) == exit_hh)
-        .then(pl.lit("退出"))
-        .otherwise(pl.col(status))
-        .alias(status),
-        pl.when(pl.col(hid) == exit_hh)
-        .then(pl.lit("2026-11-10"))
-        .otherwise(pl.col(end))
-        .alias(end),
+        pl.when(exiting).then(pl.lit(v)).otherwise(pl.col(c)).alias(c) for c, v in changes.items()
     )
     _rewrite(night2, HOUSEHOLDS, hh)
     pay = _read(_find(night2, PAYMENTS))
     _rewrite(night2, PAYMENTS, pay.filter(pl.col(_col(pay, "household_id", "家庭编号")) != exit_hh))
     deaths = _read(_find(night2, DEATHS))
     row: dict[str, str | None] = dict.fromkeys(deaths.columns)
-    row.update(
-        {
-            _col(deaths, "certificate_no", "证明编号"): "44130220260800999",
-            _col(deaths, "id_no", "身份证号"): victim["member_id_no"],
-            _col(deaths, "name", "姓名"): victim["member_name"],
-            _col(deaths, "death_date", "死亡日期"): "2026-08-20",
-        }
-    )
+    new_death = {"证明编号": "44130220260800999", "死亡日期": "2026-08-20"}
+    new_death |= {"身份证号": victim["member_id_no"], "姓名": victim["member_name"]}
+    assert set(new_death) <= set(row)  # the sample's death file has Chinese headers
+    row.update(new_death)
     _rewrite(night2, DEATHS, pl.concat([deaths, pl.DataFrame([row], schema=deaths.schema)]))
     for path in sorted(night2.rglob("*.*")):  # shuffle every extract's rows
         if path.suffix == ".csv":
@@ -285,14 +261,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             stem = str(path.relative_to(night2).with_suffix(""))
             _rewrite(night2, stem, _read(path).sample(fraction=1.0, shuffle=True, seed=11))
     run2 = _run(night2, out)
-    return {
-        "out": out,
-        "night1": night1,
-        "run1": run1,
-        "run2": run2,
-        "exit_hh": exit_hh,
-        "victim": victim,
-    }
+    return dict(out=out, night1=night1, run1=run1, run2=run2, exit_hh=exit_hh, victim=victim)
 
 
 def test_night_two_marks_new_open_and_gone(nights: dict[str, Any]) -> None:
@@ -373,3 +342,57 @@ def test_a_month_later_on_the_same_delivery_keeps_the_ids(
         before = json.loads(evidence_a[r["finding_key"]])["per_head"]
         after = json.loads(r["evidence"])["per_head"]
         assert amount_bucket(before) != amount_bucket(after)
+
+
+def test_each_gone_finding_gets_the_first_reason_that_applies(tmp_path: Path) -> None:
+    night1 = [
+        _vehicle(h, m, f"粤L{i}", i)
+        for i, (h, m) in enumerate(
+            [("H1", "A"), ("H2", "B"), ("H3", "C"), ("H4", "D"), ("H5", "E"), ("H6", "F")]
+        )
+    ]
+    con = _findings_db(night1)
+    assign_finding_ids(con)
+    rank_findings(con)
+    compare_with_previous(con, None)
+    prev = tmp_path / "runs" / "night1"
+    prev.mkdir(parents=True)
+    con.execute(f"COPY _rm_flags TO '{prev / 'flags.parquet'}' (FORMAT parquet)")
+    ids = dict(con.execute("SELECT household_id, finding_id FROM _rm_flags").fetchall())
+
+    # night 2: H1 unchanged, H2 reviewed and suppressed, H3 exited, D left H4,
+    # H5's car is gone, H6's car has a new plate
+    con = _findings_db([night1[0], _vehicle("H6", "F", "粤L99", 5)])
+    assign_finding_ids(con)
+    con.execute("CREATE TABLE _rm_suppressed AS SELECT ? AS finding_id", [ids["H2"]])
+    con.execute(
+        "CREATE TABLE recipients_households AS SELECT * FROM (VALUES"
+        " ('H1', '在保'), ('H2', '在保'), ('H3', '退出'), ('H4', '在保'), ('H5', '在保'),"
+        " ('H6', '在保')) AS t(household_id, status)"
+    )
+    con.execute(
+        "CREATE TABLE recipients_members AS SELECT * FROM (VALUES"
+        " ('H1', 'A'), ('H2', 'B'), ('H3', 'C'), ('H4', 'X'), ('H5', 'E'), ('H6', 'F'))"
+        " AS t(household_id, id_no) , (SELECT NULL AS id_no_clean, NULL AS id_no_raw,"
+        " '成员' AS name, NULL AS name_raw)"
+    )
+    rank_findings(con)
+    report = compare_with_previous(con, prev)
+    assert (report.previous_run_id, report.new, report.open) == ("night1", 1, 1)
+    got = {
+        h: (reason, zh)
+        for h, reason, zh in con.execute(
+            "SELECT household_id, reason, reason_zh FROM _rm_resolved"
+        ).fetchall()
+    }
+    assert {h: r for h, (r, _) in got.items()} == {
+        "H2": "suppressed",
+        "H3": "household_exited",
+        "H4": "member_left",
+        "H5": "evidence_gone",
+        "H6": "evidence_gone",
+    }
+    assert got["H5"][1] == REASON_ZH["evidence_gone"]
+    assert got["H6"][1] == EVIDENCE_CHANGED_ZH
+    changes = dict(con.execute("SELECT household_id, change FROM _rm_households").fetchall())
+    assert changes == {"H1": "open", "H6": "new"}

@@ -132,8 +132,9 @@ def _reason_sql(gone: str, current: str, tables: set[str], db: str, statuses: Se
             f"""WHEN g.member_id_no IS NOT NULL OR g.member_name IS NOT NULL THEN CASE WHEN
                 EXISTS (SELECT 1 FROM {db}recipients_members AS m
                         WHERE m.household_id = g.household_id
-                          AND (m.id_no = g.member_id_no
-                               OR (g.member_id_no IS NULL AND m.name = g.member_name)))
+                          AND (coalesce(m.id_no, m.id_no_clean, m.id_no_raw) = g.member_id_no
+                               OR (g.member_id_no IS NULL
+                                   AND coalesce(m.name, m.name_raw) = g.member_name)))
                 THEN 'evidence_gone' ELSE 'member_left' END"""
         )
     case = "CASE " + " ".join(whens) + " ELSE 'evidence_gone' END" if whens else "'evidence_gone'"
