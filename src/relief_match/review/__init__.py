@@ -1,0 +1,1 @@
+"""Caseworkers' review outcomes: finding ids, the outcome store, import, suppression, hit rates."""
