@@ -32,11 +32,11 @@ HEADER = (
     "check",
     "reviewed",
     "confirmed",
-    "false positive",
+    "false pos.",
     "explained",
     "in progress",
-    "confirmed share [95% CI]",
-    "recovered (yuan)",
+    "confirmed [95% CI]",
+    "recovered ¥",
 )
 #: z of a two-sided 95 % interval.
 Z95 = 1.959963984540054
@@ -113,8 +113,16 @@ class HitRateReport:
                 else f"{c.confirmed_share:.0%} [{c.ci_low:.0%}-{c.ci_high:.0%}]"
             )
             out.append(
-                [c.rule_id, str(c.reviewed), str(c.confirmed), str(c.false_positive),
-                 str(c.explained), str(c.in_progress), share, f"{c.recovered:,.2f}"]
+                [
+                    c.rule_id,
+                    str(c.reviewed),
+                    str(c.confirmed),
+                    str(c.false_positive),
+                    str(c.explained),
+                    str(c.in_progress),
+                    share,
+                    f"{c.recovered:,.2f}",
+                ]
             )
         return out
 

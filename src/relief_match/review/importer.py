@@ -284,6 +284,7 @@ def _check_row(
     values: dict[str, str | None],
     table: Table,
     known: dict[str, tuple[str | None, str | None, str | None]],
+    today: date,
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The outcome of one filled row, and its problems as (field, reason)."""
     problems: list[tuple[str, str]] = []
@@ -298,7 +299,7 @@ def _check_row(
         problems.append(("outcome", f"unknown outcome: use one of {accepted}"))
     parsed: dict[str, Any] = {}
     for name, parse in (
-        ("review_date", lambda t: parse_date(t, xlsx=table.xlsx)),
+        ("review_date", lambda t: parse_date(t, xlsx=table.xlsx, today=today)),
         ("recovered_amount", parse_money),
     ):
         text = values.get(name)
@@ -320,11 +321,14 @@ def _check_row(
     return row, problems
 
 
-def import_outcomes(paths: Sequence[Path], out: Path, *, strict: bool = False) -> ImportReport:
+def import_outcomes(
+    paths: Sequence[Path], out: Path, *, strict: bool = False, today: date | None = None
+) -> ImportReport:
     """Read every returned file, then store the valid outcomes in one transaction.
 
     Holds ``out``'s lock (a nightly run reads the store). With ``strict``,
-    nothing is stored when any row is rejected.
+    nothing is stored when any row is rejected. ``today``: the latest review
+    date accepted (default: the machine's date).
 
     Raises:
         UsageError: ``out`` has no run folders.
@@ -348,7 +352,7 @@ def import_outcomes(paths: Sequence[Path], out: Path, *, strict: bool = False) -
                 if values.get("outcome") is None:
                     result.blank += 1
                     continue
-                row, problems = _check_row(values, table, known)
+                row, problems = _check_row(values, table, known, today or now.date())
                 for name, reason in problems:
                     column = table.columns.get(name, HEADERS[name][0])
                     report.rejections.append(Rejection(path.name, number, column, reason))
@@ -357,8 +361,12 @@ def import_outcomes(paths: Sequence[Path], out: Path, *, strict: bool = False) -
                     continue
                 result.valid += 1
                 rows.append(
-                    {**row, "source_file": path.name, "source_row": number,
-                     "file_sha256": result.sha256}
+                    {
+                        **row,
+                        "source_file": path.name,
+                        "source_row": number,
+                        "file_sha256": result.sha256,
+                    }
                 )
         if strict and report.rejections:
             return report

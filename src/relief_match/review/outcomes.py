@@ -153,9 +153,7 @@ def apply_outcomes(con: duckdb.DuckDBPyConnection, out_dir: Path) -> OutcomesRep
         f" SELECT * FROM _rm_reviewed WHERE review_outcome IS NULL OR NOT {gone}"
     )
     con.execute("DROP TABLE _rm_reviewed")
-    suppressed = Counter(
-        r[0] for r in con.execute("SELECT rule_id FROM _rm_suppressed").fetchall()
-    )
+    suppressed = Counter(r[0] for r in con.execute("SELECT rule_id FROM _rm_suppressed").fetchall())
     listed: dict[str, Counter[str]] = defaultdict(Counter)
     came_back: Counter[str] = Counter()
     for rule, outcome, earlier in con.execute(

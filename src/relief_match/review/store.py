@@ -73,6 +73,7 @@ CONTENT_COLUMNS = (
     "note",
 )
 
+
 def latest_sql(table: str = "outcomes") -> str:
     """SQL for the latest outcome of every finding_id in ``table`` (see the module docstring);
     ``effective_date`` is its review date, else the day it was imported."""
@@ -170,4 +171,3 @@ def _append(
 def _count(con: duckdb.DuckDBPyConnection) -> int:
     row = con.execute("SELECT count(*) FROM outcomes").fetchone()
     return int(row[0]) if row else 0
-
