@@ -129,43 +129,34 @@ def append(
         return 0
     con.execute("BEGIN TRANSACTION")
     try:
-        n = _append(con, rows, import_id, imported_at)
+        names = [c for c in OUTCOME_COLUMNS if c not in ("seq", "imported_at", "import_id")]
+        types = ", ".join(f"{c} {OUTCOME_COLUMNS[c]}" for c in names)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _incoming (n BIGINT, {types})")
+        con.executemany(
+            f"INSERT INTO _incoming VALUES ({', '.join('?' for _ in range(len(names) + 1))})",
+            [[i, *(r.get(c) for c in names)] for i, r in enumerate(rows)],
+        )
+        same = " AND ".join(f"o.{c} IS NOT DISTINCT FROM i.{c}" for c in CONTENT_COLUMNS)
+        first = ", ".join(CONTENT_COLUMNS)
+        before = _count(con)
+        con.execute(
+            f"""
+            INSERT INTO outcomes
+            SELECT (SELECT coalesce(max(seq), 0) FROM outcomes) + row_number() OVER (ORDER BY n),
+                   {", ".join(names)}, ?, ?
+            FROM (SELECT * FROM _incoming
+                  QUALIFY row_number() OVER (PARTITION BY {first} ORDER BY n) = 1) AS i
+            WHERE NOT EXISTS (SELECT 1 FROM outcomes AS o WHERE {same})
+            """,
+            [imported_at, import_id],
+        )
+        con.execute("DROP TABLE _incoming")
+        n = _count(con) - before
     except BaseException:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
     return n
-
-
-def _append(
-    con: duckdb.DuckDBPyConnection,
-    rows: list[dict[str, Any]],
-    import_id: str,
-    imported_at: datetime,
-) -> int:
-    names = [c for c in OUTCOME_COLUMNS if c not in ("seq", "imported_at", "import_id")]
-    types = ", ".join(f"{c} {OUTCOME_COLUMNS[c]}" for c in names)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _incoming (n BIGINT, {types})")
-    con.executemany(
-        f"INSERT INTO _incoming VALUES ({', '.join('?' for _ in range(len(names) + 1))})",
-        [[i, *(r.get(c) for c in names)] for i, r in enumerate(rows)],
-    )
-    same = " AND ".join(f"o.{c} IS NOT DISTINCT FROM i.{c}" for c in CONTENT_COLUMNS)
-    first = ", ".join(CONTENT_COLUMNS)
-    before = _count(con)
-    con.execute(
-        f"""
-        INSERT INTO outcomes
-        SELECT (SELECT coalesce(max(seq), 0) FROM outcomes) + row_number() OVER (ORDER BY n),
-               {", ".join(names)}, ?, ?
-        FROM (SELECT * FROM _incoming
-              QUALIFY row_number() OVER (PARTITION BY {first} ORDER BY n) = 1) AS i
-        WHERE NOT EXISTS (SELECT 1 FROM outcomes AS o WHERE {same})
-        """,
-        [imported_at, import_id],
-    )
-    con.execute("DROP TABLE _incoming")
-    return _count(con) - before
 
 
 def _count(con: duckdb.DuckDBPyConnection) -> int:
