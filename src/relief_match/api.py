@@ -327,7 +327,9 @@ def run(cfg: RunConfig) -> RunReport:
     from relief_match.output.writers import write_outputs
     from relief_match.rank.score import rank_findings
     from relief_match.review.history import compare_with_previous
+    from relief_match.review.hitrate import hit_rates
     from relief_match.review.identity import assign_finding_ids
+    from relief_match.review.outcomes import apply_outcomes
     from relief_match.rules import run_checks
 
     with command_session("run", cfg, RUN_OUTPUTS) as s:
@@ -350,10 +352,19 @@ def run(cfg: RunConfig) -> RunReport:
             report.stages["rules"] = rules
             n.update(ran=len(rules.ran), skipped=len(rules.skipped), failed=len(rules.failed))
             assign_finding_ids(s.con)
+        with s.clock.stage("review", "applying caseworkers' review outcomes"):
+            report.stages["review"] = apply_outcomes(s.con, cfg.out)
         with s.clock.stage("rank", "ranking the findings") as n:
-            report.stages["rank"] = rank = rank_findings(s.con)
+            report.stages["hit_rate"] = hit = hit_rates(cfg.out)
+            observed = hit.observed() if cfg.rank_uses_hit_rate else None
+            report.stages["rank"] = rank = rank_findings(
+                s.con, observed=observed, prior_strength=cfg.hit_rate_prior_strength
+            )
             n.update(flags=rank.n_flags, households=rank.n_households)
-            report.stages["history"] = compare_with_previous(s.con, previous)
+            active = checks.params["active_household_statuses"].value
+            report.stages["history"] = compare_with_previous(
+                s.con, previous, active_statuses=tuple(active)
+            )
         with s.clock.stage("output", f"writing the review list to {s.cfg.out}") as n:
             report.stages["output"] = write_outputs(s.con, s.cfg.out)
             n.update(files=len(report.stages["output"].files))

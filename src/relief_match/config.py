@@ -146,6 +146,15 @@ class RunConfig(BaseSettings):
         30,
         description="After a successful run, delete run folders older than this many days (0 keeps all).",
     )
+    rank_uses_hit_rate: bool = Field(
+        False,
+        description="Blend each check's weight with its confirmed share from the imported review outcomes (rules/README.md) when ranking.",
+    )
+    hit_rate_prior_strength: float = Field(
+        10.0,
+        gt=0,
+        description="With rank_uses_hit_rate: how many reviews a check's declared weight counts for.",
+    )
 
     @property
     def db_path(self) -> Path:

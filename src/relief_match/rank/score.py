@@ -42,6 +42,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,64 @@ def score(
     p = 1.0 if match_probability is None else match_probability
     raw = 100.0 * weight * p * amount_factor(amount, unit, cap)
     return math.floor(raw * 10.0 + 0.5) / 10.0
+
+
+#: Pseudo-reviews the declared weight counts for in the hit-rate blend.
+PRIOR_STRENGTH = 10.0
+
+
+def blend_weight(
+    weight: float, confirmed: int, reviewed: int, prior_strength: float = PRIOR_STRENGTH
+) -> float:
+    """A check's weight blended with its observed confirmed share (rules/README.md).
+
+    The declared weight is the mean of a Beta prior worth ``prior_strength``
+    reviews; the result is the posterior mean after ``confirmed`` of
+    ``reviewed`` findings were confirmed, rounded to 4 decimals::
+
+        (prior_strength × weight + confirmed) / (prior_strength + reviewed)
+
+    >>> blend_weight(0.7, 0, 0), blend_weight(0.7, 1, 10), blend_weight(0.7, 30, 30)
+    (0.7, 0.4, 0.925)
+    """
+    w = min(max(weight, 0.0), 1.0)
+    return round((prior_strength * w + confirmed) / (prior_strength + reviewed), 4)
+
+
+def rank_weights(
+    con: duckdb.DuckDBPyConnection,
+    observed: Mapping[str, tuple[int, int]] | None = None,
+    prior_strength: float = PRIOR_STRENGTH,
+) -> dict[str, tuple[float, float]] | None:
+    """Write ``_rm_rank_weights``: one row per check of ``_rm_checks`` with the weight rank uses.
+
+    Without ``observed`` the weight is the declared one; with it, every check's
+    weight is :func:`blend_weight` of its declared weight and its
+    ``(confirmed, reviewed)`` (a check without reviews keeps its weight).
+    Returns ``rule_id -> (declared, blended)`` when blended, else None.
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE _rm_rank_weights AS
+        SELECT rule_id, any_value(title_zh) AS title_zh, any_value(title_en) AS title_en,
+               any_value(weight) AS weight, any_value(amount_kind) AS amount_kind
+        FROM _rm_checks GROUP BY rule_id
+        """
+    )
+    if observed is None:
+        return None
+    if prior_strength <= 0:
+        raise ValueError("prior_strength must be positive")
+    declared = con.execute("SELECT rule_id, weight FROM _rm_rank_weights ORDER BY rule_id")
+    blended = {
+        rule: (float(w), blend_weight(float(w), *observed.get(rule, (0, 0)), prior_strength))
+        for rule, w in declared.fetchall()
+    }
+    con.executemany(
+        "UPDATE _rm_rank_weights SET weight = ? WHERE rule_id = ?",
+        [[b, rule] for rule, (_, b) in blended.items()],
+    )
+    return blended
 
 
 #: Columns of ``_rm_flags`` (in order).
@@ -155,14 +214,21 @@ class RankReport:
     n_flags: int
     n_households: int
     top_score: float | None
+    #: rule_id -> (declared, blended) weight, when the hit rate was blended in
+    weights: dict[str, tuple[float, float]] | None = None
 
     def asdict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
-        return {
+        d: dict[str, Any] = {
             "n_flags": self.n_flags,
             "n_households": self.n_households,
             "top_score": self.top_score,
         }
+        if self.weights is not None:
+            d["hit_rate_weights"] = {
+                r: {"declared": w, "blended": b} for r, (w, b) in self.weights.items()
+            }
+        return d
 
     def asstr(self) -> str:
         """One line for people."""
@@ -181,10 +247,7 @@ WITH scored AS (
                             / (1.0 + log10(1.0 + $cap / $unit)))
                * 10.0 + 0.5) / 10.0 AS score
     FROM _rm_findings AS f
-    JOIN (SELECT rule_id, any_value(title_zh) AS title_zh, any_value(title_en) AS title_en,
-                 any_value(weight) AS weight, any_value(amount_kind) AS amount_kind
-          FROM _rm_checks GROUP BY rule_id) AS c
-      ON c.rule_id = f.rule_id
+    JOIN _rm_rank_weights AS c ON c.rule_id = f.rule_id
 ),
 ranked AS (
     SELECT *, row_number() OVER (
@@ -266,6 +329,8 @@ def rank_findings(
     *,
     amount_unit: float = AMOUNT_UNIT,
     amount_cap: float = AMOUNT_CAP,
+    observed: Mapping[str, tuple[int, int]] | None = None,
+    prior_strength: float = PRIOR_STRENGTH,
 ) -> RankReport:
     """Score and rank ``_rm_findings``; write ``_rm_flags`` and ``_rm_households``.
 
@@ -274,6 +339,11 @@ def rank_findings(
             (written by :func:`relief_match.rules.run_checks`).
         amount_unit: see the module docstring.
         amount_cap: see the module docstring.
+        observed: ``rule_id -> (confirmed, reviewed)`` from the review outcomes
+            (:meth:`relief_match.review.hitrate.HitRateReport.observed`): blend
+            each check's weight with its hit rate (:func:`blend_weight`). None
+            (the default): the declared weights.
+        prior_strength: pseudo-reviews of the declared weight in the blend.
 
     Returns:
         A :class:`RankReport`.
@@ -283,6 +353,7 @@ def rank_findings(
     """
     if amount_unit <= 0 or amount_cap <= 0:
         raise ValueError("amount_unit and amount_cap must be positive")
+    weights = rank_weights(con, observed, prior_strength)
     con.execute(
         _FLAGS_SQL.format(review_columns=_review_columns(con)),
         {"unit": float(amount_unit), "cap": float(amount_cap)},
@@ -303,4 +374,5 @@ def rank_findings(
         n_flags=int(row[0]),
         n_households=int(row[1]),
         top_score=None if row[2] is None else float(row[2]),
+        weights=weights,
     )

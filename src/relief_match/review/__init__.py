@@ -1,5 +1,9 @@
 """review stage: what caseworkers and earlier runs know about a finding.
 
+The outcome store, import, suppression and hit rates live in
+:mod:`~relief_match.review.store`, :mod:`~relief_match.review.importer`,
+:mod:`~relief_match.review.outcomes` and :mod:`~relief_match.review.hitrate`.
+
 Between the checks and the ranking: :mod:`~relief_match.review.identity`
 gives every finding a stable ``finding_key`` and ``finding_id``;
 :mod:`~relief_match.review.history` compares a run's findings with the
