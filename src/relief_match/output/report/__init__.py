@@ -16,6 +16,7 @@ from typing import Any
 
 from relief_match.errors import EXIT_OK, EXIT_UNUSABLE_EXTRACTS, UsageError
 from relief_match.runs.files import SHARED, write_bytes
+from relief_match.runs.manifest import versions
 
 log = logging.getLogger("relief_match.report")
 
@@ -27,13 +28,14 @@ def build_report(
     out: Path | None = None,
     *,
     summary: dict[str, Any] | None = None,
+    manifest: dict[str, Any] | None = None,
     con: Any = None,
 ) -> Path:
     """Write the report of the run folder ``run_dir`` (or ``OUT/latest``) to ``out``.
 
-    ``out`` defaults to ``run_dir/report.html``. ``summary`` and ``con`` are
-    given by a run writing its own report (its summary is not final yet, its
-    database is open).
+    ``out`` defaults to ``run_dir/report.html``. ``summary``, ``manifest`` and
+    ``con`` are given by a run writing its own report (its summary is not
+    final yet, its manifest not written, its database open).
 
     Raises:
         UsageError: ``run_dir`` is not a run folder (no ``run_summary.json``).
@@ -49,7 +51,7 @@ def build_report(
             hint="pass OUT/latest or a folder OUT/runs/<run id>",
         )
     target = Path(out) if out is not None else run_dir / REPORT
-    html = render(load_run(run_dir, summary, con))
+    html = render(load_run(run_dir, summary, con, manifest))
     target.parent.mkdir(parents=True, exist_ok=True)
     write_bytes(target, html.encode("utf-8"), SHARED)
     return target
@@ -74,9 +76,16 @@ def write_run_report(session: Any) -> Path | None:
         timings=session.clock.timings,
         summary_is_provisional=True,
     )
+    manifest = {
+        "settings": session.cfg.model_dump(mode="json"),
+        "versions": versions(),
+        "provisional": True,
+    }
     try:
         with session.clock.stage("report", "writing report.html") as counts:
-            path = build_report(session.cfg.out, summary=summary, con=session.con)
+            path = build_report(
+                session.cfg.out, summary=summary, manifest=manifest, con=session.con
+            )
             counts["bytes"] = path.stat().st_size
     except Exception as exc:
         msg = f"report.html was not written: {type(exc).__name__}: {exc}"

@@ -216,8 +216,14 @@ def _change(run_dir: Path, frame: Any, prev: tuple[Path, Any] | None) -> dict[st
     return change
 
 
-def load_run(run_dir: Path, summary: dict[str, Any] | None = None, con: Any = None) -> RunData:
-    """Read what the report of ``run_dir`` shows; ``summary``/``con`` when the run itself calls."""
+def load_run(
+    run_dir: Path,
+    summary: dict[str, Any] | None = None,
+    con: Any = None,
+    manifest: dict[str, Any] | None = None,
+) -> RunData:
+    """Read what the report of ``run_dir`` shows; ``summary``, ``con`` and
+    ``manifest`` when the run itself calls."""
     run_dir = run_dir.resolve()
     sources = []
     if summary is None:
@@ -225,9 +231,12 @@ def load_run(run_dir: Path, summary: dict[str, Any] | None = None, con: Any = No
         sources.append(SUMMARY)
     else:
         sources.append(f"{SUMMARY}（运行中的摘要）")
-    manifest = read_json(run_dir / "manifest.json") or {}
-    if manifest:
-        sources.append("manifest.json")
+    if manifest is None:
+        manifest = read_json(run_dir / "manifest.json") or {}
+        if manifest:
+            sources.append("manifest.json")
+    else:
+        sources.append("运行设置与软件版本（manifest.json 在运行结束时写出）")
     data = RunData(run_dir=run_dir, summary=summary, manifest=manifest, sources=sources)
 
     frame = _flags(run_dir / "flags.parquet")
