@@ -258,7 +258,8 @@ def load_run(
         sources.append("relief_match.duckdb（只读：_rm_quarantine）")
     data.quarantine_reasons = reasons if from_db else _summary_reasons(summary)
 
-    earlier = earlier_runs(run_dir, summary)[-(TREND_RUNS - 1) :]
+    every = earlier_runs(run_dir, summary)
+    earlier = every[-(TREND_RUNS - 1) :]
     frames = [_flags(p / "flags.parquet") for p, _ in earlier]
     if earlier:
         sources.append(f"同一输出目录中较早的 {len(earlier)} 次运行的 {SUMMARY} 与 flags.parquet")
@@ -268,4 +269,6 @@ def load_run(
     for (path, s), f, b in zip(earlier, frames, befores, strict=False):
         data.trend.append(_night(path, s, f, b))
     data.trend.append(_night(run_dir, summary, frame, frames[-1] if frames else None))
+    if len(every) == len(earlier) and data.trend[0]["new"] is None:
+        data.trend[0]["new"] = data.trend[0]["findings"]  # the first run: all of it is new
     return data
