@@ -17,7 +17,8 @@ import logging
 import re
 import unicodedata
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 #: Colours: one palette for the whole page.
@@ -89,6 +90,20 @@ def _figure(width_px: float, height_px: float) -> Any:
     return fig
 
 
+@contextmanager
+def _canvas(
+    width: float, height: float, left: float, bottom: float, right: float, top: float
+) -> Iterator[tuple[Any, Any]]:
+    """A figure of ``width`` x ``height`` px with one axes inside the given margins (px),
+    under the report's style (which must also hold while the SVG is written)."""
+    import matplotlib
+
+    with matplotlib.rc_context(cast(Any, _RC)):
+        fig = _figure(width, height)
+        box = (left / width, bottom / height, (width - left - right) / width)
+        yield fig, fig.add_axes((*box, (height - bottom - top) / height))
+
+
 def _fmt(v: float) -> str:
     return f"{v:,.0f}"
 
@@ -106,23 +121,12 @@ def hbar(
 
     The first label is drawn at the top; the total is written at each bar's end.
     """
-    import matplotlib
 
-    with matplotlib.rc_context(cast(Any, _RC)):
-        n = max(len(labels), 1)
-        left = max((text_width(x) for x in labels), default=40) + 14
-        height = 36 + 22 * n + (22 if len(series) > 1 else 0)
-        fig = _figure(width, height)
-        right_pad = 70
-        bottom = 8 + (22 if len(series) > 1 else 0)
-        ax = fig.add_axes(
-            (
-                left / width,
-                bottom / height,
-                (width - left - right_pad) / width,
-                (height - bottom - 26) / height,
-            )
-        )
+    n = max(len(labels), 1)
+    left = max((text_width(x) for x in labels), default=40) + 14
+    legend = 22 if len(series) > 1 else 0
+    height = 36 + 22 * n + legend
+    with _canvas(width, height, left, 8 + legend, 70, 26) as (fig, ax):
         ys = list(range(n))[::-1]
         base = [0.0] * len(labels)
         for name, values, colour in series:
@@ -156,11 +160,7 @@ def histogram(
     height: float = 240,
 ) -> str:
     """A histogram of probabilities with the threshold drawn as a red line."""
-    import matplotlib
-
-    with matplotlib.rc_context(cast(Any, _RC)):
-        fig = _figure(width, height)
-        ax = fig.add_axes((60 / width, 40 / height, (width - 80) / width, (height - 70) / height))
+    with _canvas(width, height, 60, 40, 20, 30) as (fig, ax):
         low = min([threshold, *values]) if values else threshold
         low = max(0.0, min(low, threshold) - 0.02)
         ax.hist(values, bins=25, range=(low, 1.0), color=BLUE)
@@ -180,26 +180,20 @@ def trend(
     nights: Sequence[str],
     lines: Sequence[tuple[str, Sequence[float | None], str]],
     *,
-    bars: bool = False,
     width: float = 560,
     height: float = 230,
 ) -> str:
-    """Values per night: lines (or bars for one series), one point per run."""
+    """Values per night as lines, one point per run (``None``: no point that night)."""
     import matplotlib
 
-    with matplotlib.rc_context(cast(Any, _RC)):
-        fig = _figure(width, height)
-        ax = fig.add_axes((80 / width, 62 / height, (width - 100) / width, (height - 92) / height))
+    with _canvas(width, height, 80, 62, 20, 30) as (fig, ax):
         xs = list(range(len(nights)))
         for name, values, colour in lines:
             pts = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
             if not pts:
                 continue
             px, py = zip(*pts, strict=True)
-            if bars:
-                ax.bar(px, py, color=colour, width=0.6, label=name)
-            else:
-                ax.plot(px, py, marker="o", color=colour, label=name)
+            ax.plot(px, py, marker="o", color=colour, label=name)
         step = max(1, len(nights) // 10)
         ax.set_xticks(xs[::step], [n[5:] for n in nights][::step])
         ax.set_xlim(-0.6, max(len(nights) - 0.4, 0.6))

@@ -291,27 +291,29 @@ def _hit_rate(d: RunData) -> str:
 
 def _trend(d: RunData) -> str:
     nights = [t["as_of"] for t in d.trend]
-    body = '<div class="grid"><div>'
-    body += ch.trend(
-        "chart-trend-findings",
-        "每晚疑点数与新增疑点数",
-        nights,
-        [
-            ("疑点", [t["findings"] for t in d.trend], ch.BLUE),
-            ("新增", [t["new"] for t in d.trend], ch.ORANGE),
-        ],
+    charts = (
+        ("chart-trend-findings", "每晚疑点数与新增疑点数", "findings", "new", "疑点", "新增"),
+        (
+            "chart-trend-amount",
+            "每晚涉及金额（元）",
+            "amount_exact",
+            "amount_estimate",
+            "精确金额",
+            "估算金额",
+        ),
     )
-    body += "</div><div>"
-    body += ch.trend(
-        "chart-trend-amount",
-        "每晚涉及金额（元）",
-        nights,
-        [
-            ("精确金额", [t["amount_exact"] for t in d.trend], ch.BLUE),
-            ("估算金额", [t["amount_estimate"] for t in d.trend], ch.LIGHT_BLUE),
-        ],
-    )
-    body += "</div></div>"
+    body = '<div class="grid">'
+    for chart_id, title, first, second, first_zh, second_zh in charts:
+        lines = [
+            (first_zh, [t[first] for t in d.trend], ch.BLUE),
+            (
+                second_zh,
+                [t[second] for t in d.trend],
+                ch.ORANGE if second == "new" else ch.LIGHT_BLUE,
+            ),
+        ]
+        body += f"<div>{ch.trend(chart_id, title, nights, lines)}</div>"
+    body += "</div>"
     body += table(
         ["基准日", "运行", "疑点", "新增", "精确金额", "估算金额"],
         [
