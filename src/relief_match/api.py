@@ -161,6 +161,7 @@ RUN_OUTPUTS = {
         "links.parquet",
         "quarantine.csv",
         "run.log",
+        "report.html",
     )
 } | {"database": "relief_match.duckdb"}
 
@@ -324,6 +325,7 @@ def run(cfg: RunConfig) -> RunReport:
     published like any other, with ``exit_code`` 5 in its report (the CLI's
     exit status) and the extracts and reasons in ``unusable_extracts``.
     """
+    from relief_match.output.report import write_run_report
     from relief_match.output.writers import write_outputs
     from relief_match.rank.score import rank_findings
     from relief_match.review.history import compare_with_previous
@@ -375,6 +377,7 @@ def run(cfg: RunConfig) -> RunReport:
                 f"check(s) {', '.join(rules.failed)} failed (see run.log); the other checks'"
                 " findings were written"
             )
+        write_run_report(s)
     return report
 
 

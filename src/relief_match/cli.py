@@ -516,3 +516,21 @@ def diff(
             typer.echo(json.dumps(result.asdict(), ensure_ascii=False, indent=2, default=str))
         else:
             typer.echo(result.asstr())
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder: OUT/latest or OUT/runs/<run id>.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Where to write the page (default: RUN_DIR/report.html)."),
+    ] = None,
+    debug: DebugOpt = False,
+    log_format: LogFormatOpt = None,
+) -> None:
+    """(Re)build report.html for a run: one self-contained page with charts that opens offline."""
+    with _exit_codes():
+        from relief_match.output.report import build_report
+
+        _options(debug, log_format)
+        typer.echo(str(build_report(run_dir, out)))
