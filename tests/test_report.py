@@ -115,7 +115,7 @@ def test_names_the_run_its_files_the_change_and_the_trend(out: Path) -> None:
         assert name in page
     assert "_rm_quarantine" in page  # read from the run's database
     assert f"上次运行：{first.name}" in page
-    assert "按 (家庭编号, 规则编号, 成员身份证号) 比较" in page
+    assert "按疑点编号 finding_id 比较" in page  # the run's own new/open marks
     trend = page[page.index('<section id="trend">') :]
     assert first.name in trend and second.name in trend
     assert "manifest.json 在运行结束时写出" in page  # the run's own page; a rebuilt one reads it

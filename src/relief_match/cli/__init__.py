@@ -328,65 +328,6 @@ def evaluate(
             typer.echo(rep.asstr())
 
 
-OutArg = Annotated[
-    Path | None,
-    typer.Argument(help="Output directory (default: the out setting, RELIEF_MATCH_OUT)."),
-]
-
-
-def _out_dir(path: Path) -> Path:
-    if not path.is_dir():
-        raise UsageError(f"{path} is not an output directory of relief-match")
-    return path
-
-
-@app.command()
-def runs(
-    out: OutArg = None,
-    config: ConfigOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
-) -> None:
-    """List the runs in an output directory, newest first, with their status."""
-    with _exit_codes():
-        from relief_match import api
-
-        found = api.runs(_out_dir(resolve(config_file=config, out=out).out))
-        if as_json:
-            typer.echo(json.dumps([r.asdict() for r in found], ensure_ascii=False, indent=2))
-            return
-        from relief_match.output.console import print_runs
-
-        print_runs(found)
-
-
-@app.command()
-def prune(
-    out: OutArg = None,
-    keep_days: Annotated[
-        int | None,
-        typer.Option(
-            "--keep-days", min=0, help="Keep runs of the last N days (default: retention_days)."
-        ),
-    ] = None,
-    config: ConfigOpt = None,
-    debug: DebugOpt = False,
-    log_format: LogFormatOpt = None,
-) -> None:
-    """Delete old run folders; never the one OUT/latest points to, nor a running one."""
-    with _exit_codes():
-        from relief_match import api
-
-        options = _options(debug, log_format)
-        cfg = resolve(config_file=config, out=out, **options)
-        path = _out_dir(cfg.out)
-        days = cfg.retention_days if keep_days is None else keep_days
-        removed = api.prune_runs(path, days)
-        log.info(
-            f"removed {len(removed)} run folder(s) older than {days} days from {path}",
-            extra=logs.event("pruned", removed=removed),
-        )
-
-
 @app.command()
 def init(
     target: Annotated[Path, typer.Argument(help="Folder for the bureau's copy.")],
@@ -399,97 +340,6 @@ def init(
         typer.echo(init_project(target, force=force).asstr())
 
 
-review_app = typer.Typer(
-    help="Caseworkers' review outcomes: import the lists they return, show hit rates per check.",
-    no_args_is_help=True,
-)
-app.add_typer(review_app, name="review")
-
-
-@review_app.command("import")
-def review_import(
-    files: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Returned flags.xlsx / flags.csv files (UTF-8 or GB18030, any column order).",
-            exists=True,
-            dir_okay=False,
-        ),
-    ],
-    out: OutOpt = None,
-    config: ConfigOpt = None,
-    strict: Annotated[
-        bool,
-        typer.Option("--strict", help="Import nothing, and exit 3, when any row is rejected."),
-    ] = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Store the outcomes (核查结果) caseworkers filled in; print the rows rejected and why.
-
-    Exit 0 when the valid rows were stored, also when some rows were rejected
-    (they are listed); with --strict, 3 and nothing stored if any row was rejected.
-    """
-    with _exit_codes():
-        from relief_match.errors import EXIT_UNUSABLE_INPUT
-        from relief_match.review.importer import import_outcomes
-
-        rep = import_outcomes(
-            files, _out_dir(resolve(config_file=config, out=out).out), strict=strict
-        )
-        if as_json:
-            typer.echo(json.dumps(rep.asdict(), ensure_ascii=False, indent=2))
-        else:
-            _print_rejections(rep.rejections)
-            typer.echo(rep.asstr())
-    if strict and rep.rejections:
-        raise typer.Exit(EXIT_UNUSABLE_INPUT)
-
-
-def _print_rejections(rejections: list[Any]) -> None:
-    if not rejections:
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{len(rejections)} rejected row problem(s), not imported")
-    for name in ("file", "row", "column", "reason"):
-        table.add_column(name)
-    for r in rejections:
-        table.add_row(r.file, str(r.row), r.column, r.reason)
-    Console(stderr=True).print(table)
-
-
-@review_app.command("status")
-def review_status(
-    out: OutOpt = None,
-    config: ConfigOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Outcomes per check: reviewed, confirmed, false positive, explained, hit rate, recovered."""
-    with _exit_codes():
-        from relief_match.review.hitrate import HEADER, hit_rates
-
-        rep = hit_rates(_out_dir(resolve(config_file=config, out=out).out))
-        if as_json:
-            typer.echo(json.dumps(rep.asdict(), ensure_ascii=False, indent=2))
-            return
-        if not rep.checks:
-            typer.echo(rep.asstr())
-            return
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title="outcomes per check (latest outcome per finding)")
-        for name in HEADER:
-            table.add_column(name, justify="left" if name == "check" else "right")
-        for row in rep.rows():
-            table.add_row(*row)
-        console = Console()
-        if not console.is_terminal:
-            console.width = 160  # a file or pipe: do not wrap the table at 80 columns
-        console.print(table)
-
-
 def main() -> None:
     """Console-script entry point."""
     try:
@@ -498,39 +348,7 @@ def main() -> None:
         sys.exit(exc.code)
 
 
-@app.command()
-def diff(
-    run_a: Annotated[Path, typer.Argument(help="The earlier run folder (OUT/runs/<id>).")],
-    run_b: Annotated[Path, typer.Argument(help="The later run folder (e.g. OUT/latest).")],
-    as_json: JsonOpt = False,
-) -> None:
-    """Compare two runs' findings by finding id: new in RUN_B, still open, gone (with why)."""
-    with _exit_codes():
-        from relief_match.review.history import diff_runs
+# the other command groups register themselves on `app`
+from relief_match.cli import review, runs  # noqa: E402
 
-        try:
-            result = diff_runs(run_a, run_b)
-        except (FileNotFoundError, ValueError) as exc:
-            raise UsageError(str(exc)) from exc
-        if as_json:
-            typer.echo(json.dumps(result.asdict(), ensure_ascii=False, indent=2, default=str))
-        else:
-            typer.echo(result.asstr())
-
-
-@app.command()
-def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder: OUT/latest or OUT/runs/<run id>.")],
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", "-o", help="Where to write the page (default: RUN_DIR/report.html)."),
-    ] = None,
-    debug: DebugOpt = False,
-    log_format: LogFormatOpt = None,
-) -> None:
-    """(Re)build report.html for a run: one self-contained page with charts that opens offline."""
-    with _exit_codes():
-        from relief_match.output.report import build_report
-
-        _options(debug, log_format)
-        typer.echo(str(build_report(run_dir, out)))
+__all__ = ["app", "main", "review", "runs"]
