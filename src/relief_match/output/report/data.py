@@ -193,6 +193,10 @@ def _change(run_dir: Path, frame: Any, prev: tuple[Path, Any] | None) -> dict[st
     change: dict[str, Any] = {"previous_run": prev[0].name if prev else None}
     if frame is None:
         return change
+    if prev is None:
+        change["new"] = len(frame)
+        change["method"] = "没有更早的完整运行：全部疑点计为新增"
+        return change
     if "change" in frame.columns:
         change["new"] = int((frame["change"] == "new").sum())
         change["open"] = int((frame["change"] == "open").sum())
@@ -202,9 +206,9 @@ def _change(run_dir: Path, frame: Any, prev: tuple[Path, Any] | None) -> dict[st
             with resolved.open(encoding="utf-8-sig") as fh:
                 change["gone"] = max(sum(1 for _ in fh) - 1, 0)
         return change
-    if prev is None or prev[1] is None:
+    if prev[1] is None:
         change["new"] = len(frame)
-        change["method"] = "没有更早的完整运行：全部疑点计为新增"
+        change["method"] = "上次运行没有 flags.parquet：全部疑点计为新增"
         return change
     now, then = _keys(frame), _keys(prev[1])
     change["new"], change["open"], change["gone"] = (
