@@ -157,6 +157,8 @@ RUN_OUTPUTS = {
         "households.csv",
         "flags.xlsx",
         "households.xlsx",
+        "resolved.csv",
+        "suppressed.csv",
         "flags.parquet",
         "links.parquet",
         "quarantine.csv",
@@ -349,7 +351,7 @@ def run(cfg: RunConfig) -> RunReport:
             report.stages["rank"] = rank = rank_findings(s.con)
             n.update(flags=rank.n_flags, households=rank.n_households)
         with s.clock.stage("output", f"writing the review list to {s.cfg.out}") as n:
-            report.stages["output"] = write_outputs(s.con, s.cfg.out)
+            report.stages["output"] = write_outputs(s.con, s.cfg.out, rules_dir=cfg.rules_dir)
             n.update(files=len(report.stages["output"].files))
         report.unusable_extracts = ingest.unusable
         report.warnings = quarantine_warnings(ingest, checks, rules, cfg.max_quarantine_share)
