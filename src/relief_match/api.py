@@ -377,3 +377,16 @@ def prune_runs(out: Path, keep_days: int) -> list[str]:
 
     with OutputLock(out, "prune"):
         return prune(out, keep_days)
+
+
+def whatif(cfg: RunConfig, params_file: Path) -> Any:
+    """``relief-match whatif``: rerun the checks of ``cfg.out/latest`` with the
+    parameters of ``params_file`` replaced; write ``cfg.out/whatif/<timestamp>/``.
+    Reads the run folder only; never touches the outcome store nor ``latest``."""
+    from relief_match.output.whatif import write_whatif
+    from relief_match.review.whatif import load_overrides, run_whatif
+
+    checks = _load_checks(cfg)
+    overrides = load_overrides(params_file, checks.params)
+    report = run_whatif(cfg.out, checks.with_params(overrides), overrides)
+    return write_whatif(report, cfg.out / "whatif")
