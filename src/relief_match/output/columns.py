@@ -193,6 +193,6 @@ LEGEND_NOTES: tuple[tuple[str, str], ...] = (
 
 def legend_rows(columns: tuple[Column, ...], as_of: str | None) -> list[tuple[str, str]]:
     """The legend sheet's rows: every column with its meaning, then the notes."""
-    rows = [("数据日期", as_of or "")] if as_of else []
+    rows = [("本清单数据日期", as_of)] if as_of else []
     rows += [(c.zh, _FLAG_HELP.get(c.zh, "")) for c in columns]
     return [*rows, ("", ""), *LEGEND_NOTES]
