@@ -42,6 +42,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from relief_match.db import table_exists
 from relief_match.errors import ConfigError, UsageError
 from relief_match.rules import CheckSet, run_checks
 from relief_match.rules.spec import ParamSpec
@@ -296,12 +297,9 @@ def run_whatif(out: Path, checks: CheckSet, overrides: dict[str, Any]) -> WhatIf
             con.execute(_SIDES_SQL)
             available, unusable = _staged(run_dir, con)
             run_checks(con, checks, as_of, available, raise_on_failure=True, unusable=unusable)
-            tables = {
-                r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
-            }
             suppressed = (
                 "_rm_suppressed"
-                if "_rm_suppressed" in tables
+                if table_exists(con, "_rm_suppressed")
                 else "(SELECT * FROM _whatif_base LIMIT 0)"
             )
             con.execute(_ALT_SQL.format(suppressed=suppressed))
