@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from pathlib import Path
 
 import duckdb
@@ -14,6 +16,8 @@ import pytest
 from relief_match.output import (
     FLAGS_COLUMNS,
     HOUSEHOLDS_COLUMNS,
+    RESOLVED_COLUMNS,
+    SUPPRESSED_COLUMNS,
     OutputError,
     write_outputs,
 )
@@ -25,9 +29,10 @@ from rules_harness import build_case_db, load_case
 ROOT = Path(__file__).resolve().parents[1]
 BOM = b"\xef\xbb\xbf"
 FLAGS_HEADER = (
-    "排名,家庭编号,规则编号,规则名称,风险分值,风险金额,金额性质,成员姓名,成员身份证号,"
-    "匹配方式,匹配概率,原因,证据来源,证据行号,区县,救助类型"
+    "排名,疑点编号,变化,家庭编号,规则名称,规则编号,风险分值,风险金额,金额性质,成员姓名,成员身份证号,"
+    "匹配方式,匹配概率,原因,证据来源,证据行号,区县,区县代码,救助类型"
 )
+REVIEW_HEADERS = ["上次核查结果", "核查结果", "追回金额", "核查人", "核查日期", "核查说明"]
 
 
 def _ranked_db(*rule_ids: str) -> duckdb.DuckDBPyConnection:
@@ -92,7 +97,7 @@ def test_flags_csv_masks_ids_and_formats_amounts(out: Path) -> None:
     fuzzy = next(r for r in rows if r["规则编号"] == "DECEASED" and r["家庭编号"] == "H08")
     assert fuzzy["匹配方式"] == "模糊匹配" and fuzzy["匹配概率"] == "0.9500"
     spouse = next(r for r in rows if r["规则编号"] == "UNDECLARED_SPOUSE")
-    assert spouse["风险金额"] == "" and spouse["金额性质"] == ""
+    assert spouse["风险金额"] == "" and spouse["金额性质"] == "不计金额"
     overpaid = next(r for r in rows if r["规则编号"] == "OVERPAID")
     assert overpaid["匹配方式"].startswith("家庭记录") and overpaid["匹配概率"] == ""
     assert all(
@@ -167,6 +172,8 @@ def test_empty_findings_still_write_every_file_with_headers(tmp_path: Path) -> N
         "households.csv",
         "flags.xlsx",
         "households.xlsx",
+        "resolved.csv",
+        "suppressed.csv",
         "flags.parquet",
     }
     assert all(n == 0 for n in report.files.values())
@@ -177,6 +184,13 @@ def test_empty_findings_still_write_every_file_with_headers(tmp_path: Path) -> N
     df = fastexcel.read_excel(str(tmp_path / "empty" / "flags.xlsx")).load_sheet(0).to_polars()
     assert df.columns == [c.zh for c in FLAGS_COLUMNS] and df.height == 0
     assert pq.read_table(tmp_path / "empty" / "flags.parquet").num_rows == 0
+    for name, columns in (
+        ("resolved.csv", RESOLVED_COLUMNS),
+        ("suppressed.csv", SUPPRESSED_COLUMNS),
+    ):
+        raw = (tmp_path / "empty" / name).read_bytes()
+        assert raw.startswith(BOM)
+        assert raw.decode("utf-8-sig").strip() == ",".join(c.zh for c in columns)
     assert "flags.csv" in report.asstr()
 
 
@@ -208,3 +222,148 @@ def test_text_cells_that_excel_would_run_as_formulas_are_defused(tmp_path: Path)
 )
 def test_mask_id_keeps_first_six_and_last_four(raw: str | None, masked: str | None) -> None:
     assert mask_id(raw) == masked
+
+
+# --------------------------------------------------------------------------- review and caseworker columns
+
+
+def test_review_columns_are_there_and_empty_before_the_review_stages_ran(out: Path) -> None:
+    rows = _csv_rows(out / "flags.csv")
+    header = list(rows[0])
+    assert header[-len(REVIEW_HEADERS) :] == REVIEW_HEADERS
+    assert header.index("规则名称") < header.index("规则编号")
+    for r in rows:
+        assert all(r[h] == "" for h in REVIEW_HEADERS)
+        assert r["疑点编号"] == "" and r["变化"] == ""
+
+
+def test_district_names_come_from_the_shipped_code_table(out: Path) -> None:
+    from relief_match.output.districts import districts_path, load_districts
+
+    table = load_districts()
+    assert {table[c] for c in ("441302", "441303", "441322", "441323", "441324")} == {
+        "惠城区",
+        "惠阳区",
+        "博罗县",
+        "惠东县",
+        "龙门县",
+    }
+    head = districts_path().read_text(encoding="utf-8").splitlines()[:3]
+    assert any("GB/T 2260" in line for line in head)
+    for r in _csv_rows(out / "flags.csv") + _csv_rows(out / "households.csv"):
+        assert r["区县"] == table.get(r["区县代码"], "")
+
+
+def _annotate(con: duckdb.DuckDBPyConnection) -> None:
+    """Add what the identity/outcome/history stages would add."""
+    con.execute("CREATE TABLE _rm_run (key VARCHAR, value VARCHAR)")
+    con.execute("INSERT INTO _rm_run VALUES ('as_of', '2026-11-28')")
+    for col in ("finding_id", "change", "review_outcome", "earlier_outcome"):
+        con.execute(f"ALTER TABLE _rm_flags ADD COLUMN {col} VARCHAR")
+    con.execute("ALTER TABLE _rm_households ADD COLUMN change VARCHAR")
+    con.execute(
+        """
+        UPDATE _rm_flags SET finding_id = 'F' || lpad(CAST(rank AS VARCHAR), 12, '0'),
+            change = CASE WHEN rank % 2 = 0 THEN 'new' ELSE 'open' END,
+            review_outcome = CASE WHEN rank = 1 THEN 'in_progress' END,
+            earlier_outcome = CASE WHEN rank = 2 THEN 'explained' END,
+            district_code = '441302'
+        """
+    )
+    con.execute("UPDATE _rm_households SET change = 'open', district_code = '441324'")
+    con.execute(
+        """
+        CREATE TABLE _rm_resolved AS SELECT 'F0000000000AA' AS finding_id, 'K1' AS finding_key,
+            'H99' AS household_id, 'VEHICLE' AS rule_id, '拥有机动车' AS rule_title_zh,
+            '张三' AS member_name, '441302199001011234' AS member_id_no,
+            'R1' AS previous_run_id, 'household_exited' AS reason, '家庭已退出' AS reason_zh
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE _rm_suppressed AS SELECT *, 'F0000000000BB' AS finding_id,
+            'false_positive' AS review_outcome, DATE '2026-11-20' AS review_date,
+            '李四' AS reviewer, '车辆已过户' AS review_note
+        FROM _rm_findings LIMIT 1
+        """
+    )
+
+
+@pytest.fixture(scope="module")
+def annotated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    con = _ranked_db("DECEASED", "VEHICLE", "UNDECLARED_SPOUSE")
+    _annotate(con)
+    out_dir = tmp_path_factory.mktemp("annotated")
+    write_outputs(con, out_dir)
+    return out_dir
+
+
+def test_finding_id_change_and_earlier_outcome_are_shown_in_chinese(annotated: Path) -> None:
+    rows = _csv_rows(annotated / "flags.csv")
+    assert rows[0]["疑点编号"] == "F000000000001" and rows[0]["变化"] == "持续"
+    assert rows[0]["上次核查结果"] == "核查中"
+    assert rows[1]["变化"] == "新增" and rows[1]["上次核查结果"] == "有合理解释（证据已变化）"
+    assert all(r["上次核查结果"] == "" for r in rows[2:])
+    assert all(r["区县"] == "惠城区" and r["区县代码"] == "441302" for r in rows)
+    assert all(r["数据日期"] == "2026-11-28" for r in rows)
+    assert all(r[h] == "" for r in rows for h in REVIEW_HEADERS[1:])
+    households = _csv_rows(annotated / "households.csv")
+    assert all(h["变化"] == "持续" and h["区县"] == "龙门县" for h in households)
+
+
+def test_resolved_and_suppressed_csv_list_their_tables_with_masked_ids(annotated: Path) -> None:
+    resolved = _csv_rows(annotated / "resolved.csv")
+    assert resolved == [
+        {
+            "疑点编号": "F0000000000AA",
+            "变化": "已消失",
+            "家庭编号": "H99",
+            "规则名称": "拥有机动车",
+            "规则编号": "VEHICLE",
+            "成员姓名": "张三",
+            "成员身份证号": "441302********1234",
+            "消失原因": "家庭已退出",
+            "原因代码": "household_exited",
+            "上次运行": "R1",
+            "数据日期": "2026-11-28",
+        }
+    ]
+    (suppressed,) = _csv_rows(annotated / "suppressed.csv")
+    assert suppressed["疑点编号"] == "F0000000000BB" and suppressed["核查结果"] == "不属实"
+    assert suppressed["核查日期"] == "2026-11-20" and suppressed["核查人"] == "李四"
+    assert suppressed["规则名称"] and "********" in suppressed["成员身份证号"]
+    assert not any(ch.isdigit() for ch in suppressed["成员身份证号"][6:14])
+
+
+def _xlsx_parts(path: Path) -> dict[str, str]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml")}
+
+
+def test_flags_xlsx_has_the_drop_down_the_dated_sheet_and_the_legend(annotated: Path) -> None:
+    reader = fastexcel.read_excel(str(annotated / "flags.xlsx"))
+    assert reader.sheet_names == ["2026-11-28疑点清单", "说明"]
+    parts = _xlsx_parts(annotated / "flags.xlsx")
+    sheet1 = parts["xl/worksheets/sheet1.xml"]
+    col = [c.zh for c in FLAGS_COLUMNS].index("核查结果")
+    letter = chr(ord("A") + col) if col < 26 else "A" + chr(ord("A") + col - 26)
+    validation = re.search(
+        r"<dataValidation [^>]*sqref=\"([A-Z]+)2:[A-Z]+\d+\"[^>]*>(.*?)</dataValidation>", sheet1
+    )
+    assert validation is not None and validation.group(1) == letter
+    assert "属实,不属实,有合理解释,核查中" in validation.group(2)
+    legend = reader.load_sheet("说明", header_row=None).to_polars()
+    explained = dict(zip(legend[:, 0].to_list(), legend[:, 1].to_list(), strict=True))
+    for c in FLAGS_COLUMNS:
+        assert explained.get(c.zh), f"column {c.zh} is not explained in the legend"
+    assert "估算" in explained["估算与精确"] and "精确" in explained["估算与精确"]
+    assert "不计金额" in explained["金额性质"] and "log10" in explained["风险分值"]
+    assert explained["本清单数据日期"] == "2026-11-28"
+    styles = parts["xl/styles.xml"]
+    assert "FFF2CC" in styles.upper()  # the fill-in columns' header colour
+
+
+def test_households_xlsx_sheet_carries_the_as_of_date(annotated: Path) -> None:
+    assert fastexcel.read_excel(str(annotated / "households.xlsx")).sheet_names == [
+        "2026-11-28疑点家庭"
+    ]

@@ -157,6 +157,8 @@ RUN_OUTPUTS = {
         "households.csv",
         "flags.xlsx",
         "households.xlsx",
+        "resolved.csv",
+        "suppressed.csv",
         "flags.parquet",
         "links.parquet",
         "quarantine.csv",
@@ -368,7 +370,7 @@ def run(cfg: RunConfig) -> RunReport:
                 s.con, previous, active_statuses=tuple(active)
             )
         with s.clock.stage("output", f"writing the review list to {s.cfg.out}") as n:
-            report.stages["output"] = write_outputs(s.con, s.cfg.out)
+            report.stages["output"] = write_outputs(s.con, s.cfg.out, rules_dir=cfg.rules_dir)
             n.update(files=len(report.stages["output"].files))
         report.unusable_extracts = ingest.unusable
         report.warnings = quarantine_warnings(ingest, checks, rules, cfg.max_quarantine_share)
@@ -395,3 +397,16 @@ def prune_runs(out: Path, keep_days: int) -> list[str]:
 
     with OutputLock(out, "prune"):
         return prune(out, keep_days)
+
+
+def whatif(cfg: RunConfig, params_file: Path) -> Any:
+    """``relief-match whatif``: rerun the checks of ``cfg.out/latest`` with the
+    parameters of ``params_file`` replaced; write ``cfg.out/whatif/<timestamp>/``.
+    Reads the run folder only; never touches the outcome store nor ``latest``."""
+    from relief_match.output.whatif import write_whatif
+    from relief_match.review.whatif import load_overrides, run_whatif
+
+    checks = _load_checks(cfg)
+    overrides = load_overrides(params_file, checks.params)
+    report = run_whatif(cfg.out, checks.with_params(overrides), overrides)
+    return write_whatif(report, cfg.out / "whatif")

@@ -101,3 +101,31 @@ def review_status(
         if not console.is_terminal:
             console.width = 160  # a file or pipe: do not wrap the table at 80 columns
         console.print(table)
+
+
+@app.command()
+def whatif(
+    params: Annotated[
+        Path,
+        typer.Option(
+            "--params", help="YAML of parameters to replace (names of rules/params.yaml)."
+        ),
+    ],
+    out: OutOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rerun the checks of OUT/latest with some parameters replaced; write OUT/whatif/<time>/whatif.csv.
+
+    No re-ingest, no re-linking; the published list and the outcome store are not touched.
+    """
+    with _exit_codes():
+        from relief_match import api
+
+        report = api.whatif(resolve(config_file=config, out=out), params)
+        if as_json:
+            typer.echo(json.dumps(report.asdict(), ensure_ascii=False, indent=2))
+            return
+        from relief_match.output.console import print_whatif
+
+        print_whatif(report)

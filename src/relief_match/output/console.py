@@ -131,3 +131,35 @@ def print_train_report(rep: Any) -> None:
     for label, n in rep.agreement.rows():
         table.add_row(label, f"{n:,}")
     Console().print(table)
+
+
+def print_whatif(report: Any, console: Console | None = None) -> None:
+    """``relief-match whatif``: findings and amounts per check, before and after."""
+    console = console or Console(width=140)
+    t = Table(
+        title=f"what-if on {report.run_dir.name} (as of {report.as_of})",
+        caption=f"parameters replaced: {', '.join(report.overrides)}",
+        title_justify="left",
+    )
+    for col in ("check", "published", "what-if", "added", "removed", "changed"):
+        t.add_column(col, justify="left" if col == "check" else "right")
+    t.add_column("amount published", justify="right")
+    t.add_column("amount what-if", justify="right")
+    for c in report.checks:
+        t.add_row(
+            f"{c.rule_title_zh or ''} {c.rule_id}",
+            *(f"{n:,}" for n in (c.published, c.whatif, c.added, c.removed, c.changed)),
+            f"{c.published_amount:,.2f}",
+            f"{c.whatif_amount:,.2f}",
+        )
+    h = report.households
+    t.add_row(
+        "households",
+        *(f"{h.get(k, 0):,}" for k in ("published", "whatif", "added", "removed", "changed")),
+        "",
+        "",
+        style="bold",
+    )
+    console.print(t)
+    if report.out_dir is not None:
+        console.print(f"written to {report.out_dir}")

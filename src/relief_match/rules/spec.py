@@ -241,7 +241,8 @@ class CheckSet:
         raise KeyError(rule_id)
 
     def with_params(self, overrides: Mapping[str, Any]) -> CheckSet:
-        """A copy whose scalar/list parameters are replaced by ``overrides``.
+        """A copy whose parameters are replaced by ``overrides`` (for a table
+        parameter, the value is its list of rows).
 
         Raises:
             KeyError: a name that is not a parameter of ``params.yaml``.
@@ -250,7 +251,8 @@ class CheckSet:
             return self
         params = dict(self.params)
         for name, value in overrides.items():
-            params[name] = params[name].model_copy(update={"value": value})
+            field = "table" if params[name].is_table else "value"
+            params[name] = params[name].model_copy(update={field: value})
         return replace(self, params=params)
 
     def select(self, rule_ids: list[str] | set[str]) -> CheckSet:
