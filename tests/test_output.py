@@ -259,8 +259,8 @@ def _annotate(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TABLE _rm_run (key VARCHAR, value VARCHAR)")
     con.execute("INSERT INTO _rm_run VALUES ('as_of', '2026-11-28')")
     for col in ("finding_id", "change", "review_outcome", "earlier_outcome"):
-        con.execute(f"ALTER TABLE _rm_flags ADD COLUMN {col} VARCHAR")
-    con.execute("ALTER TABLE _rm_households ADD COLUMN change VARCHAR")
+        con.execute(f"ALTER TABLE _rm_flags ADD COLUMN IF NOT EXISTS {col} VARCHAR")
+    con.execute("ALTER TABLE _rm_households ADD COLUMN IF NOT EXISTS change VARCHAR")
     con.execute(
         """
         UPDATE _rm_flags SET finding_id = 'F' || lpad(CAST(rank AS VARCHAR), 12, '0'),
