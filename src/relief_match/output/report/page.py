@@ -111,13 +111,16 @@ def _checks(d: RunData) -> str:
 
 
 def _districts(d: RunData) -> str:
+    from relief_match.output.districts import load_districts
+
+    names = load_districts()
     per = sorted(_per(d, "district_code").items(), key=lambda kv: -kv[1][0])
-    labels = [k for k, _ in per]
+    labels = [f"{names[k]} {k}" if k in names else str(k) for k, _ in per]
     rows = [v for _, v in per]
     body = '<div class="grid"><div>'
     body += ch.hbar(
         "chart-district-findings",
-        "各区县疑点数（区县代码）",
+        "各区县疑点数",
         labels,
         [("疑点", [r[0] for r in rows], ch.BLUE)],
     )
