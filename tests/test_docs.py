@@ -37,7 +37,7 @@ def test_design_rules_section_lists_the_shared_relations_and_fragments() -> None
 
     root = Path(__file__).resolve().parents[1]
     design = (root / "docs" / "design.md").read_text(encoding="utf-8")
-    assert "../shared/" not in design and "(data-contract.md)" in design
+    assert "shared/data-contract" not in design and "(data-contract.md)" in design
     rules = design.split("## 5. Rules", 1)[1].split("\n## 6.", 1)[0]
     for relation in RELATIONS:
         assert f"`{relation.name}`" in rules, relation.name
