@@ -23,7 +23,9 @@ delivery given with ``--delivery``) it measures, in this order:
 
 then prints a table with the ratios job/floor and job/peer and the number of
 flags each produced. With ``--repeat K`` the job and the peer run as K A/B
-pairs and the medians are reported. Offline and deterministic: nothing is
+pairs and the medians are reported; their outputs go to ``OUT/<city>/job-K`` and
+``OUT/<city>/peer-K``, which are emptied before each run (a previous run in the
+same folder would change the job's history stage). Offline and deterministic: nothing is
 fetched, the cities are seeded. Peak RSS of a child is taken from
 ``os.wait4`` (the child's own rusage, so one child's peak does not hide the
 next one's).
