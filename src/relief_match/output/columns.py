@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from relief_match.review.history import CHANGE_ZH as HISTORY_CHANGE_ZH
+from relief_match.review.store import OUTCOME_ZH
+
 #: Match route -> Chinese label shown to caseworkers.
 ROUTE_ZH: dict[str | None, str] = {
     "exact": "身份证号一致",
@@ -28,15 +31,8 @@ AMOUNT_KIND_ZH: dict[str | None, str] = {
 }
 
 #: change (review.history) -> Chinese label.
-CHANGE_ZH: dict[str | None, str] = {"new": "新增", "open": "持续", "gone": "已消失", None: ""}
-
-#: Review outcome codes -> the Chinese values caseworkers pick.
-OUTCOME_ZH: dict[str, str] = {
-    "confirmed": "属实",
-    "false_positive": "不属实",
-    "explained": "有合理解释",
-    "in_progress": "核查中",
-}
+CHANGE_ZH: dict[str | None, str] = {None: ""}
+CHANGE_ZH.update(HISTORY_CHANGE_ZH.items())
 
 #: Marks an earlier outcome recorded under a different finding id.
 EVIDENCE_CHANGED_ZH = "（证据已变化）"

@@ -48,6 +48,9 @@ from typing import Any
 
 import duckdb
 
+from relief_match.review.outcomes import EARLIER_COLUMN
+from relief_match.review.outcomes import REVIEW_COLUMNS as OUTCOME_COLUMNS
+
 #: Amount that adds one "unit" to the logarithm (yuan).
 AMOUNT_UNIT = 1000.0
 #: Amount at which the amount factor reaches 1 (yuan).
@@ -182,11 +185,8 @@ FLAGS_COLUMNS: tuple[str, ...] = (
 REVIEW_COLUMNS: dict[str, str] = {
     "finding_key": "VARCHAR",
     "finding_id": "VARCHAR",
-    "review_outcome": "VARCHAR",
-    "review_date": "DATE",
-    "reviewer": "VARCHAR",
-    "review_note": "VARCHAR",
-    "earlier_outcome": "VARCHAR",
+    **OUTCOME_COLUMNS,
+    EARLIER_COLUMN: "VARCHAR",
 }
 
 #: Columns of ``_rm_households`` (in order).
