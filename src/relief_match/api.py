@@ -105,7 +105,13 @@ def stage(
             progress(f"reading {extract} ({names.index(extract) + 1}/{len(names)})")
 
     report = ingest_delivery(
-        cfg.delivery, catalog, con, chunk_bytes=cfg.chunk_mb * 1024 * 1024, progress=_each
+        cfg.delivery,
+        catalog,
+        con,
+        chunk_bytes=cfg.chunk_mb * 1024 * 1024,
+        progress=_each,
+        staging_dir=cfg.out / "staged",
+        workers=cfg.threads,
     )
     con.execute("CREATE OR REPLACE TABLE _rm_run (key VARCHAR, value VARCHAR)")
     con.executemany(
@@ -139,7 +145,7 @@ def write_quarantine(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Write every quarantined row with its reason (UTF-8 with BOM for Excel)."""
     frame = con.sql(
         'SELECT extract, file, row, "column", raw_value, reason, message'
-        " FROM _rm_quarantine ORDER BY extract, file, row"
+        ' FROM _rm_quarantine ORDER BY extract, file, row, "column", reason, message'
     ).pl()
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, SHARED) as tmp, tmp.open("wb") as fh:

@@ -132,6 +132,10 @@ class RunConfig(BaseSettings):
         256,
         description="CSV files are read and validated in chunks of about this many MB (memory vs speed).",
     )
+    threads: PositiveInt = Field(
+        default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
+        description="Extracts read and validated at the same time (default: the cores, at most 4); each holds one chunk in memory.",
+    )
     max_quarantine_share: float = Field(
         0.05,
         ge=0,

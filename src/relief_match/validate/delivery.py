@@ -16,9 +16,11 @@ See ``docs/design.md`` §3.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,6 @@ import duckdb
 import polars as pl
 
 from relief_match.catalog import Catalog, ExtractSpec
-from relief_match.db import table_exists
 from relief_match.ingest.discover import SUFFIXES, scan_delivery
 from relief_match.ingest.readers import (
     RawTable,
@@ -37,9 +38,9 @@ from relief_match.ingest.readers import (
     count_data_lines,
     iter_any,
 )
-from relief_match.sqlident import quote_ident
 from relief_match.validate.duplicates import DuplicateTracker
 from relief_match.validate.quarantine import QUARANTINE_SCHEMA
+from relief_match.validate.staging import StageSink
 from relief_match.validate.validator import ValidatedFile, validate_file
 
 log = logging.getLogger(__name__)
@@ -150,33 +151,6 @@ def read_hints(spec: ExtractSpec) -> ReadHints:
     )
 
 
-def _create_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        "CREATE OR REPLACE TABLE _rm_quarantine (extract VARCHAR, file VARCHAR, row BIGINT,"
-        ' "column" VARCHAR, raw_value VARCHAR, reason VARCHAR, message VARCHAR)'
-    )
-    con.execute(
-        'CREATE OR REPLACE TABLE _rm_repairs (extract VARCHAR, "column" VARCHAR, kind VARCHAR,'
-        " n BIGINT)"
-    )
-    con.execute(
-        "CREATE OR REPLACE TABLE _rm_deliveries (extract VARCHAR, department VARCHAR,"
-        " file VARCHAR, format VARCHAR, encoding VARCHAR, status VARCHAR, rows_read BIGINT,"
-        " rows_used BIGINT, rows_quarantined BIGINT, message VARCHAR)"
-    )
-
-
-def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, create: bool) -> None:
-    con.register("_rm_tmp_frame", frame.to_arrow())
-    try:
-        if create:
-            con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _rm_tmp_frame')
-        else:
-            con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _rm_tmp_frame')
-    finally:
-        con.unregister("_rm_tmp_frame")
-
-
 def ingest_delivery(
     delivery: Path,
     catalog: Catalog,
@@ -184,6 +158,8 @@ def ingest_delivery(
     *,
     chunk_bytes: int = 256 * 1024 * 1024,
     progress: Callable[[str], None] | None = None,
+    staging_dir: Path | None = None,
+    workers: int = 1,
 ) -> IngestReport:
     """Read, validate and stage every extract of ``delivery`` into ``con``.
 
@@ -193,22 +169,35 @@ def ingest_delivery(
         con: the run's DuckDB connection; staged tables are (re)created.
         chunk_bytes: CSV files are read and validated in chunks of about this size.
         progress: called with the extract name before each extract.
+        staging_dir: where the staged rows are written as parquet (exposed as
+            views in ``con``); ``None`` stages into DuckDB tables.
+        workers: extracts validated at the same time (polars and DuckDB
+            release the GIL, so two workers keep two cores busy).
 
     Returns:
         An :class:`IngestReport` whose per-extract counts always reconcile.
+        The reports, the staged tables and the reconciliation do not depend
+        on ``workers``.
     """
     t0 = time.perf_counter()
-    _create_meta_tables(con)
+    sink = StageSink(con, staging_dir)
     found = scan_delivery(delivery, [(s.extract, s.department, s.title_zh) for s in catalog])
-    reports: list[ExtractReport] = []
-    for spec in catalog:
+
+    def one(spec: ExtractSpec) -> ExtractReport:
         if progress:
             progress(spec.extract)
-        files = found.by_extract[spec.extract]
-        rep = _ingest_extract(delivery, spec, con, chunk_bytes, files)
-        reports.append(rep)
-        if not rep.usable:
-            _set_aside(con, spec.extract)
+        rep = _ingest_extract(delivery, spec, sink, chunk_bytes, found.by_extract[spec.extract])
+        sink.finish(spec.extract, rep.usable)
+        return rep
+
+    # the biggest deliveries first, so that the workers finish together
+    order = sorted(catalog, key=lambda s: -_delivered_bytes(found.by_extract[s.extract]))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+            done = dict(zip([s.extract for s in order], pool.map(one, order), strict=True))
+    else:
+        done = {s.extract: one(s) for s in order}
+    reports = [done[spec.extract] for spec in catalog]
     for u in found.unknown:
         log.warning("file %s is not an extract of the contract; ignored", u)
     for n in found.skipped:
@@ -218,10 +207,18 @@ def ingest_delivery(
     )
 
 
+def _delivered_bytes(files: list[Path]) -> int:
+    total = 0
+    for f in files:
+        with contextlib.suppress(OSError):  # gone since the scan: read (and reported) later
+            total += f.lstat().st_size
+    return total
+
+
 def _ingest_extract(
     delivery: Path,
     spec: ExtractSpec,
-    con: duckdb.DuckDBPyConnection,
+    sink: StageSink,
     chunk_bytes: int,
     files: list[Path],
 ) -> ExtractReport:
@@ -230,7 +227,7 @@ def _ingest_extract(
     if not files:
         rep.notes.append(f"not delivered: no {spec.department}/{spec.extract}.* file")
         log.warning("%s: not delivered tonight", spec.extract)
-        _record_file(con, spec, None, None, None, "missing", (0, 0, 0), rep.notes[-1])
+        _record_file(sink, spec, None, None, None, "missing", (0, 0, 0), rep.notes[-1])
         _decide_usable(rep)
         return rep
     if len(files) > 1:
@@ -240,7 +237,6 @@ def _ingest_extract(
             + ", ".join(str(p.relative_to(delivery)) for p in files)
         )
         log.warning("%s: %s", spec.extract, rep.notes[-1])
-    tables: set[str] = set()
     unreadable = 0
     dups = DuplicateTracker()  # spans the chunks and the files of the extract
     hints = read_hints(spec)
@@ -254,27 +250,27 @@ def _ingest_extract(
         try:
             for raw in iter_any(path, chunk_bytes, hints):
                 fmt, encoding = fmt or raw.format, encoding or raw.encoding
-                _stage_chunk(con, spec, rep, raw, rel, dups, tables, counts, notes)
+                _stage_chunk(sink, spec, rep, raw, rel, dups, counts, notes)
         except Exception as exc:  # one file never costs the night
             unreadable += 1
             why = str(exc) if isinstance(exc, UnreadableFileError) else _internal(exc)
-            _quarantine_rest(con, spec, rep, path, rel, why, counts)
-            _record_file(con, spec, rel, fmt, encoding, "unreadable", counts, why)
+            _quarantine_rest(sink, spec, rep, path, rel, why, counts)
+            _record_file(sink, spec, rel, fmt, encoding, "unreadable", counts, why)
             continue
         rep.formats.append(fmt or "")
         rep.encodings.append(encoding or "")
         rep.notes.extend(f"{rel}: {n}" for n in notes)
-        _record_file(con, spec, rel, fmt, encoding, "ok", counts, "; ".join(notes) or None)
+        _record_file(sink, spec, rel, fmt, encoding, "ok", counts, "; ".join(notes) or None)
         log.info("%s: %s read %d, used %d, quarantined %d", spec.extract, rel, *counts)
     if rep.repairs_by_column:
-        con.executemany(
+        sink.executemany(
             "INSERT INTO _rm_repairs VALUES (?, ?, ?, ?)",
             [
                 [spec.extract, col, kind, n]
                 for (col, kind), n in sorted(rep.repairs_by_column.items())
             ],
         )
-    if "_staged" in tables:
+    if sink.has_staged(spec.extract):
         rep.status = "partial" if unreadable else "ok"
     else:
         rep.status = "unreadable"
@@ -290,13 +286,12 @@ def _internal(exc: Exception) -> str:
 
 
 def _stage_chunk(
-    con: duckdb.DuckDBPyConnection,
+    sink: StageSink,
     spec: ExtractSpec,
     rep: ExtractReport,
     raw: RawTable,
     rel: str,
     dups: DuplicateTracker,
-    tables: set[str],
     counts: list[int],
     notes: list[str],
 ) -> None:
@@ -304,19 +299,17 @@ def _stage_chunk(
     vf = validate_file(spec, raw, rel, dups)
     if vf.rows_read != vf.rows_used + vf.rows_quarantined:  # pragma: no cover
         raise AssertionError(f"{rel}: rows do not reconcile")
-    _append(con, spec.extract, vf.staged, create="_staged" not in tables)
-    tables.add("_staged")
+    sink.staged(spec.extract, vf.staged)
     if vf.extra is not None:
-        _append(con, f"{spec.extract}__extra", vf.extra, create="_extra" not in tables)
-        tables.add("_extra")
+        sink.append(f"{spec.extract}__extra", vf.extra)
     if vf.quarantine.height:
-        _append(con, "_rm_quarantine", vf.quarantine.select(list(QUARANTINE_SCHEMA)), False)
+        sink.append("_rm_quarantine", vf.quarantine.select(list(QUARANTINE_SCHEMA)))
     _account(rep, vf)
     rep.missing_required |= any(not spec.column(c).is_nullable for c in vf.missing_columns)
     counts[0] += vf.rows_read
     counts[1] += vf.rows_used
     counts[2] += vf.rows_quarantined
-    _quarantine_rejects(con, spec, rep, rel, raw.rejects, counts)
+    _quarantine_rejects(sink, spec, rep, rel, raw.rejects, counts)
     for kind, n in raw.repairs.items():
         key = ("_line", kind)
         rep.repairs_by_column[key] = rep.repairs_by_column.get(key, 0) + n
@@ -325,7 +318,7 @@ def _stage_chunk(
 
 
 def _quarantine_rejects(
-    con: duckdb.DuckDBPyConnection,
+    sink: StageSink,
     spec: ExtractSpec,
     rep: ExtractReport,
     rel: str,
@@ -344,11 +337,11 @@ def _quarantine_rejects(
         rep.rows_quarantined += r.count
         counts[0] += r.count
         counts[2] += r.count
-    con.executemany("INSERT INTO _rm_quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    sink.executemany("INSERT INTO _rm_quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _quarantine_rest(
-    con: duckdb.DuckDBPyConnection,
+    sink: StageSink,
     spec: ExtractSpec,
     rep: ExtractReport,
     path: Path,
@@ -370,21 +363,8 @@ def _quarantine_rest(
         return
     detail = f"unreadable ({why}): {rest:,} data row(s) quarantined as one entry"
     _quarantine_rejects(
-        con, spec, rep, rel, [Reject(None, "unreadable_file", detail, rest)], counts
+        sink, spec, rep, rel, [Reject(None, "unreadable_file", detail, rest)], counts
     )
-
-
-#: Suffix of the staged table of an extract that is unusable tonight: kept for
-#: analysts, never read by a check (the check reports the extract as not usable).
-UNUSABLE_SUFFIX = "__unusable"
-
-
-def _set_aside(con: duckdb.DuckDBPyConnection, extract: str) -> None:
-    """Rename an unusable extract's staged table so that nothing reads it as delivered."""
-    if table_exists(con, extract):
-        aside = extract + UNUSABLE_SUFFIX
-        con.execute(f"DROP TABLE IF EXISTS {quote_ident(aside)}")
-        con.execute(f"ALTER TABLE {quote_ident(extract)} RENAME TO {quote_ident(aside)}")
 
 
 def _decide_usable(rep: ExtractReport) -> None:
@@ -407,7 +387,7 @@ def _decide_usable(rep: ExtractReport) -> None:
 
 
 def _record_file(
-    con: duckdb.DuckDBPyConnection,
+    sink: StageSink,
     spec: ExtractSpec,
     file: str | None,
     fmt: str | None,
@@ -417,7 +397,7 @@ def _record_file(
     message: str | None,
 ) -> None:
     """One ``_rm_deliveries`` row: a delivered file, or a missing extract."""
-    con.execute(
+    sink.execute(
         "INSERT INTO _rm_deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [spec.extract, spec.department, file, fmt, encoding, status, *counts, message],
     )

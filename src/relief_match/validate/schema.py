@@ -9,13 +9,41 @@ can name the bound.)
 
 from __future__ import annotations
 
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-import pandera.polars as pa
 import polars as pl
-from pandera.config import ValidationDepth, config_context
 
 from relief_match.catalog import ExtractSpec
+
+
+@contextmanager
+def _pyspark_hidden() -> Iterator[None]:
+    """Import pandera without its pyspark integrations.
+
+    pandera imports ``pyspark.pandas`` and ``pyspark.sql`` whenever pyspark
+    is installed (the ``spark`` extra): a second of every run and a
+    FutureWarning on stderr, for types the polars API never uses. Unless
+    pyspark is already loaded (the Spark engine), it is hidden meanwhile.
+    """
+    hide = "pyspark" not in sys.modules
+    if hide:
+        sys.modules["pyspark"] = None  # type: ignore[assignment]
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+            yield
+    finally:
+        if hide and sys.modules.get("pyspark", 0) is None:
+            del sys.modules["pyspark"]
+
+
+with _pyspark_hidden():
+    import pandera.polars as pa
+    from pandera.config import ValidationDepth, config_context
 
 #: Column type (catalog) -> dtype of its staged value column.
 STAGED_DTYPES: dict[str, Any] = {
