@@ -20,20 +20,41 @@ class DuplicateTracker:
         """Set ``_row_reason = duplicate_row`` on each repeat of an earlier row."""
         if not cols:
             return frame
-        row = pl.struct(cols)
-        frame = frame.with_columns(row.hash(seed=0).alias("__h1"), row.hash(seed=1).alias("__h2"))
-        ok = pl.col("_row_reason").is_null()
-        candidates = frame.with_row_index("__i").filter(ok).select("__i", "__h1", "__h2")
-        first = pl.struct("__h1", "__h2").is_first_distinct()
-        repeat_here = candidates.filter(~first)["__i"]
-        earlier = candidates.join(self._seen, on=["__h1", "__h2"], how="semi")["__i"]
-        dups = pl.concat([repeat_here, earlier]).unique()
-        self._seen = pl.concat(
-            [self._seen, candidates.filter(first).select("__h1", "__h2")], how="vertical"
+        keys = ["__h1", "__h2"]
+        candidates = (
+            frame.select(
+                _row_hash(cols, 0).alias("__h1"),
+                _row_hash(cols, 1).alias("__h2"),
+                pl.col("_row_reason").is_null().alias("__ok"),
+            )
+            .with_row_index("__i")
+            .filter("__ok")
+            .drop("__ok")
         )
-        return frame.drop("__h1", "__h2").with_columns(
+        first = candidates.unique(subset=keys, keep="first", maintain_order=True)
+        repeat_here = candidates.join(first, on="__i", how="anti")["__i"]
+        earlier = first.join(self._seen, on=keys, how="semi")["__i"]
+        dups = pl.concat([repeat_here, earlier])
+        self._seen = pl.concat([self._seen, first.select(keys)], how="vertical")
+        if not dups.len():
+            return frame
+        return frame.with_columns(
             pl.when(pl.int_range(pl.len(), dtype=pl.UInt32).is_in(dups.implode()))
             .then(pl.lit("duplicate_row"))
             .otherwise(pl.col("_row_reason"))
             .alias("_row_reason")
         )
+
+
+#: An odd 64-bit constant (2^64 / golden ratio) that spreads the column hashes.
+_MIX = 0x9E3779B97F4A7C15
+
+
+def _row_hash(cols: list[str], seed: int) -> pl.Expr:
+    """A 64-bit hash of a row's cells in ``cols``, order-sensitive: each column
+    hashed on its own (fast, vectorised) and combined as ``h * MIX xor next``
+    (wrapping arithmetic)."""
+    h = pl.col(cols[0]).hash(seed=seed)
+    for c in cols[1:]:
+        h = (h * pl.lit(_MIX, dtype=pl.UInt64)) ^ pl.col(c).hash(seed=seed)
+    return h
