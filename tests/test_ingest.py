@@ -317,3 +317,52 @@ def test_chunked_reading_keeps_row_numbers_quotes_and_cross_chunk_duplicates(
     assert q == [(302 + 6, "duplicate_row")]
     fac = con.execute("SELECT facility FROM detentions WHERE _row = 9").fetchone()
     assert fac == ("第7看守所,\n二区",)
+
+
+def test_parallel_parquet_staging_gives_the_same_tables_as_one_worker(tmp_path: Path) -> None:
+    """Two workers staging parquet parts behind views give the same rows, in
+    the same order, and the same reports as one worker staging tables."""
+    _defect_delivery(tmp_path / "delivery")
+    one = duckdb.connect()
+    rep1 = ingest_delivery(tmp_path / "delivery", CATALOG, one)
+    two = duckdb.connect(str(tmp_path / "run.duckdb"))
+    rep2 = ingest_delivery(
+        tmp_path / "delivery", CATALOG, two, staging_dir=tmp_path / "staged", workers=2
+    )
+    assert [e.extract for e in rep2.extracts] == [s.extract for s in CATALOG]
+    assert rep1.asdict()["totals"] == rep2.asdict()["totals"]
+    for e1, e2 in zip(rep1.extracts, rep2.extracts, strict=True):
+        assert (e1.rows_read, e1.rows_used, e1.repairs) == (e2.rows_read, e2.rows_used, e2.repairs)
+        kind = two.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [e2.extract]
+        ).fetchall()
+        assert kind == [("VIEW",)]
+        assert one.sql(f"SELECT * FROM {e1.extract}").pl().equals(
+            two.sql(f"SELECT * FROM {e2.extract}").pl()
+        ), e1.extract
+    order = 'ORDER BY extract, file, row, "column", reason, message'
+    assert one.sql(f"SELECT * FROM _rm_quarantine {order}").pl().equals(
+        two.sql(f"SELECT * FROM _rm_quarantine {order}").pl()
+    )
+
+
+def test_parquet_is_read_in_chunks_with_row_numbers_and_cross_chunk_duplicates(
+    tmp_path: Path,
+) -> None:
+    d = tmp_path / "public_security"
+    d.mkdir()
+    rows = [
+        {"id_no": ID_OK, "name": "王伟", "start_date": "2024-01-01", "facility": f"第{i}看守所"}
+        for i in range(3000)
+    ]
+    rows.append(rows[5])  # a repeat of a row in the first chunk
+    pl.DataFrame(rows).write_parquet(d / "detentions.parquet", row_group_size=500)
+    con = duckdb.connect()
+    rep = ingest_delivery(tmp_path, CATALOG, con, chunk_bytes=4096)
+    det = next(e for e in rep.extracts if e.extract == "detentions")
+    assert det.rows_read == 3001 and det.rows_used == 3000 and det.rows_quarantined == 1
+    staged = [r[0] for r in con.execute("SELECT _row FROM detentions").fetchall()]
+    assert staged == list(range(2, 3002))
+    assert con.execute("SELECT row, reason FROM _rm_quarantine").fetchall() == [
+        (3002, "duplicate_row")
+    ]

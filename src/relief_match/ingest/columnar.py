@@ -11,9 +11,11 @@ them; they end up with the unknown extra columns.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from relief_match.ingest.table import (
     ASIDE_SUFFIX,
@@ -79,13 +81,38 @@ def read_xlsx(path: Path, hints: ReadHints | None = None) -> RawTable:
     return RawTable(with_row_numbers(body, headers, header_row + 2), headers, "xlsx", None, notes)
 
 
-def read_parquet(path: Path, hints: ReadHints | None = None) -> RawTable:
-    """Read a parquet file; typed columns are rendered back to strings."""
+def iter_parquet(
+    path: Path, chunk_bytes: int = 256 * 1024 * 1024, hints: ReadHints | None = None
+) -> Iterator[RawTable]:
+    """Read a parquet file in chunks of about ``chunk_bytes`` (uncompressed);
+    typed columns are rendered back to strings."""
     hints = hints or ReadHints()
     try:
-        frame = pl.read_parquet(path)
-    except Exception as exc:  # polars' messages may quote the data
+        meta = pq.ParquetFile(path).metadata
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        parts = max(1, -(-size // max(1, chunk_bytes)))
+        step = max(1, -(-meta.num_rows // parts))
+    except Exception as exc:  # pyarrow's messages may quote the data
         raise UnreadableFileError(f"not a readable parquet file ({type(exc).__name__})") from None
+    first_row = 2
+    for offset in range(0, max(meta.num_rows, 1), step):
+        try:
+            frame = pl.scan_parquet(path).slice(offset, step).collect()
+        except Exception as exc:  # polars' messages may quote the data
+            raise UnreadableFileError(
+                f"not a readable parquet file ({type(exc).__name__})"
+            ) from None
+        yield _parquet_table(frame, hints, first_row)
+        first_row += frame.height
+
+
+def read_parquet(path: Path, hints: ReadHints | None = None) -> RawTable:
+    """Read a whole parquet file as one table (see :func:`iter_parquet`)."""
+    return next(iter_parquet(path, 1 << 62, hints))
+
+
+def _parquet_table(frame: pl.DataFrame, hints: ReadHints, first_row: int) -> RawTable:
+    """One chunk of a parquet file as delivered text, ``_row`` from ``first_row``."""
     headers = dedupe_headers([str(c) for c in frame.columns])
     frame.columns = headers
     exprs: list[pl.Expr] = []
@@ -117,7 +144,7 @@ def read_parquet(path: Path, hints: ReadHints | None = None) -> RawTable:
         out_headers.append(name)
     body = frame.select(exprs)
     return RawTable(
-        with_row_numbers(body, out_headers, 2, blank_to_null=False),
+        with_row_numbers(body, out_headers, first_row, blank_to_null=False),
         out_headers,
         "parquet",
         None,

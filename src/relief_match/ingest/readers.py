@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from relief_match.ingest.columnar import read_parquet, read_xlsx
+from relief_match.ingest.columnar import iter_parquet, read_parquet, read_xlsx
 from relief_match.ingest.csv_reader import detect_encoding, iter_csv
 from relief_match.ingest.table import (
     FIELDS_COL,
@@ -126,8 +126,8 @@ def iter_any(
 ) -> Iterator[RawTable]:
     """Read a delivered file, whatever its extension claims, in chunks of records.
 
-    CSV is streamed in chunks of about ``chunk_bytes``; xlsx (at most ~1 M rows
-    by the format's own limit) and parquet come as one table.
+    CSV and parquet are streamed in chunks of about ``chunk_bytes``; xlsx (at
+    most ~1 M rows by the format's own limit) comes as one table.
 
     Raises:
         UnreadableFileError: the file is empty, binary garbage, or a format
@@ -141,8 +141,10 @@ def iter_any(
     mismatch = [f"extension .{claimed} but the content is {fmt}"] if claimed != fmt else []
     if fmt == "csv":
         tables = iter_csv(path, chunk_bytes, hints)
+    elif fmt == "parquet":
+        tables = iter_parquet(path, chunk_bytes, hints)
     else:
-        tables = iter([read_xlsx(path, hints) if fmt == "xlsx" else read_parquet(path, hints)])
+        tables = iter([read_xlsx(path, hints)])
     for i, t in enumerate(tables):
         if i == 0:
             t.notes.extend(mismatch)

@@ -59,7 +59,7 @@ class StageSink:
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run one statement under the sink's lock."""
         with self._lock:
-            self.con.execute(sql, params)
+            self.con.execute(sql, params).fetchall()
 
     def executemany(self, sql: str, rows: list[list[Any]]) -> None:
         """Insert several parameter rows under the sink's lock."""
@@ -111,12 +111,12 @@ class StageSink:
                 if table in self._tables or table.startswith("_rm_"):
                     self.con.execute(
                         f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM _rm_tmp_frame"
-                    )
+                    ).fetchall()
                 else:
                     self.con.execute(
                         f"CREATE OR REPLACE TABLE {quote_ident(table)} AS"
                         " SELECT * FROM _rm_tmp_frame"
-                    )
+                    ).fetchall()
                     self._tables.add(table)
             finally:
                 self.con.unregister("_rm_tmp_frame")
@@ -131,19 +131,19 @@ class StageSink:
                 files = ", ".join(_sql_str(str(p.resolve())) for p in self._parts[extract])
                 self.con.execute(
                     f"CREATE VIEW {quote_ident(name)} AS SELECT * FROM read_parquet([{files}])"
-                )
+                ).fetchall()
             elif not usable and table_exists(self.con, extract):
                 _drop(self.con, name)
                 self.con.execute(
                     f"ALTER TABLE {quote_ident(extract)} RENAME TO {quote_ident(name)}"
-                )
+                ).fetchall()
 
 
 def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop the table or view ``name`` if there is one."""
-    row = con.execute(
+    rows = con.execute(
         "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
-    if row is not None:
-        kind = "VIEW" if row[0] == "VIEW" else "TABLE"
-        con.execute(f"DROP {kind} {quote_ident(name)}")
+    ).fetchall()
+    if rows:
+        kind = "VIEW" if rows[0][0] == "VIEW" else "TABLE"
+        con.execute(f"DROP {kind} {quote_ident(name)}").fetchall()
