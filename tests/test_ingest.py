@@ -337,12 +337,16 @@ def test_parallel_parquet_staging_gives_the_same_tables_as_one_worker(tmp_path: 
             "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [e2.extract]
         ).fetchall()
         assert kind == [("VIEW",)]
-        assert one.sql(f"SELECT * FROM {e1.extract}").pl().equals(
-            two.sql(f"SELECT * FROM {e2.extract}").pl()
+        assert (
+            one.sql(f"SELECT * FROM {e1.extract}")
+            .pl()
+            .equals(two.sql(f"SELECT * FROM {e2.extract}").pl())
         ), e1.extract
     order = 'ORDER BY extract, file, row, "column", reason, message'
-    assert one.sql(f"SELECT * FROM _rm_quarantine {order}").pl().equals(
-        two.sql(f"SELECT * FROM _rm_quarantine {order}").pl()
+    assert (
+        one.sql(f"SELECT * FROM _rm_quarantine {order}")
+        .pl()
+        .equals(two.sql(f"SELECT * FROM _rm_quarantine {order}").pl())
     )
 
 

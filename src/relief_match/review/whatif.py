@@ -164,7 +164,9 @@ def _staged(run_dir: Path, con: duckdb.DuckDBPyConnection) -> tuple[set[str], di
     extracts = (summary.get("ingest") or {}).get("extracts") or []
     available = {e["extract"] for e in extracts if e.get("usable")}
     if not available:
-        available = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        available = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
     unusable = summary.get("unusable_extracts")
     return available, dict(unusable) if isinstance(unusable, dict) else {}
 
