@@ -9,13 +9,17 @@ process's peak memory so far, with the run's status and exit code.
 
 from __future__ import annotations
 
+import logging
 import platform
 import sys
+import threading
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from relief_match.runs.files import sha256_file
+
+log = logging.getLogger(__name__)
 
 #: Libraries whose version changes what a run computes or writes.
 LIBRARIES = (
@@ -31,23 +35,63 @@ LIBRARIES = (
 )
 
 
-def file_entries(root: Path, *, relative: bool = True) -> list[dict[str, Any]]:
-    """Every (non-hidden) file under ``root``, sorted, with size and SHA-256."""
+def _listing(root: Path) -> list[tuple[Path, Path]]:
+    """Every (non-hidden) regular file under ``root`` with its relative path, sorted."""
     if not root.is_dir():
         return []
-    entries = []
+    found = []
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root)
-        if not p.is_file() or any(part.startswith(".") for part in rel.parts):
-            continue
-        entries.append(
-            {
-                "path": str(rel) if relative else str(p),
-                "size": p.stat().st_size,
-                "sha256": sha256_file(p),
-            }
-        )
-    return entries
+        if p.is_file() and not any(part.startswith(".") for part in rel.parts):
+            found.append((p, rel))
+    return found
+
+
+def file_entries(root: Path, *, relative: bool = True) -> list[dict[str, Any]]:
+    """Every (non-hidden) file under ``root``, sorted, with size and SHA-256."""
+    return [
+        {
+            "path": str(rel) if relative else str(p),
+            "size": p.stat().st_size,
+            "sha256": sha256_file(p),
+        }
+        for p, rel in _listing(root)
+    ]
+
+
+class InputHashes:
+    """The delivery's :func:`file_entries`, hashed on a background thread.
+
+    Hashing a city's 2 GB costs seconds of reading; done beside the job (which
+    reads the same files, mostly from the page cache then) it costs no wall
+    time. :meth:`entries` waits for it; a failure is logged, not raised: the
+    manifest then lists the files without hashes.
+    """
+
+    def __init__(self, root: Path) -> None:
+        listing = _listing(root)
+        self.files = len(listing)
+        self.bytes = sum(p.stat().st_size for p, _ in listing)
+        self._root = root
+        self._entries: list[dict[str, Any]] | None = None
+        self._thread = threading.Thread(target=self._hash, name="hash-inputs", daemon=True)
+        self._thread.start()
+
+    def _hash(self) -> None:
+        try:
+            self._entries = file_entries(self._root)
+        except OSError as exc:
+            log.warning("the delivery's files could not be hashed (%s)", type(exc).__name__)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The file entries (waits for the hashing to finish)."""
+        self._thread.join()
+        if self._entries is None:
+            return [
+                {"path": str(rel), "size": p.stat().st_size, "sha256": None}
+                for p, rel in _listing(self._root)
+            ]
+        return self._entries
 
 
 def versions() -> dict[str, str | None]:

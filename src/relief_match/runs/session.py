@@ -164,12 +164,12 @@ def command_session(
         )
         run_cfg = cfg.model_copy(update={"out": run_dir})
         clock = StageClock(spinner=spinner)
-        inputs: list[dict[str, Any]] = []
+        hashes: manifest.InputHashes | None = None
         try:
-            with clock.stage("inputs", f"hashing the delivery's files in {cfg.delivery}") as n:
-                inputs = manifest.file_entries(cfg.delivery)
-                n["files"] = len(inputs)
-                n["bytes"] = sum(e["size"] for e in inputs)
+            with clock.stage("inputs", f"listing the delivery's files in {cfg.delivery}") as n:
+                hashes = manifest.InputHashes(cfg.delivery)  # hashed while the job runs
+                n["files"] = hashes.files
+                n["bytes"] = hashes.bytes
             catalog = load_catalog(cfg) if load_catalog else None
             session = Session(run_cfg, report, catalog, clock, opener)
             try:
@@ -185,6 +185,7 @@ def command_session(
                 exc._rm_logged = True  # type: ignore[attr-defined]  # the CLI does not repeat it
             raise
         finally:
+            inputs = hashes.entries() if hashes is not None else []
             _finish(report, run_dir, out, cfg, outputs or {}, inputs, clock, t0)
             logs.detach(handler)
 
