@@ -261,6 +261,27 @@ def _med(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
+def scaling(points: list[tuple[str, int, float, float, float]]) -> None:
+    """Cost per row from the smallest city to the largest: linear growth keeps
+    the microseconds per row (and the seconds per row relative to the first
+    city) flat."""
+    t = Table(title="scaling (whole job, median)")
+    for col in ("city", "rows read", "job s", "us/row", "vs first", "job/floor", "peak RSS MB"):
+        t.add_column(col, justify="left" if col == "city" else "right")
+    base = points[0][2] / points[0][1]
+    for label, rows, secs, floor_s, rss in points:
+        t.add_row(
+            label,
+            f"{rows:,}",
+            f"{secs:.1f}",
+            f"{secs / rows * 1e6:.2f}",
+            f"{secs / rows / base:.2f}x",
+            f"{secs / floor_s:.2f}x",
+            f"{rss:,.0f}",
+        )
+    console.print(t)
+
+
 def report(label: str, fl: Floor, jobs: list[JobRun], peers: list[PeerRun]) -> None:
     rows = jobs[0].rows_read
     t = Table(title=f"{label}: {rows:,} rows read, {fl.bytes / 1e6:,.1f} MB in {fl.files} files")
@@ -350,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         a.cities_dir.mkdir(parents=True, exist_ok=True)
         cities = [(f"city-{n}", ensure_city(a.cities_dir, n)) for n in a.population]
 
+    points: list[tuple[str, int, float, float, float]] = []
     for label, delivery in cities:
         out = a.out.resolve() / label
         console.print(f"[bold]{label}[/]: {delivery}")
@@ -364,6 +386,17 @@ def main(argv: list[str] | None = None) -> int:
                 peers.append(run_peer(a.peer.resolve(), delivery, out / f"peer-{i}"))
                 console.print(f"  peer {i}: {peers[-1].child.seconds:.2f} s")
         report(label, fl, jobs, peers)
+        points.append(
+            (
+                label,
+                jobs[0].rows_read,
+                _med([j.child.seconds for j in jobs]),
+                fl.seconds,
+                _med([j.child.peak_rss_mb for j in jobs]),
+            )
+        )
+    if len(points) > 1:
+        scaling(points)
     return 0
 
 
