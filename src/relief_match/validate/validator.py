@@ -33,15 +33,25 @@ from relief_match.validate.quarantine import cell_problem, collect_problems, qua
 from relief_match.validate.schema import STAGED_DTYPES, pandera_failures, pandera_schema
 
 FILE_COL = "_file"
-_SPACES = " \t\u3000\r\n\ufeff\xa0"
-_TOTALS_RE = r"^(合\s*计|总\s*计|小\s*计|共\s*计|总\s*数|total|sum|grand\s*total)\s*[:：]?\s*$"
-#: The start of a footer's first cell (lower-cased): ``合计：8054``, ``共8054条记录``,
+#: The characters a cell may be padded with (a blank cell holds only these).
+_SPACE = "[ \t\u3000\r\n\ufeff\xa0]"
+_BLANK_RE = f"^{_SPACE}*$"
+#: A totals label as the whole cell (padding and case ignored). The patterns
+#: skip the padding themselves instead of stripping and lower-casing every
+#: distinct value first (measured 17x faster on a city's addresses).
+_TOTALS_RE = (
+    rf"(?i)^{_SPACE}*(合\s*计|总\s*计|小\s*计|共\s*计|总\s*数|total|sum|grand\s*total)"
+    rf"\s*[:：]?{_SPACE}*$"
+)
+#: The start of a footer's first cell: ``合计：8054``, ``共8054条记录``,
 #: ``本页小计``, ``Total: 12``. 总计/小计/总数 must not run on into a word (小计算机…).
 _FOOTER_RE = (
-    r"^(?:本页|本月|本表|全部)?(?:合\s*计|共\s*计|累\s*计)"
-    r"|^(?:本页|本月|本表|全部)?(?:总\s*计|小\s*计|总\s*数)(?:$|\P{Han})"
-    r"|^共\s*[0-9０-９][0-9０-９,，.\s]*(?:条|笔|户|人|行|项|名|个|份|次|家|辆|套)"
-    r"|^(?:grand\s*)?total(?:$|[^a-z])"
+    rf"(?i)^{_SPACE}*(?:"
+    r"(?:本页|本月|本表|全部)?(?:合\s*计|共\s*计|累\s*计)"
+    r"|(?:本页|本月|本表|全部)?(?:总\s*计|小\s*计|总\s*数)(?:$|\P{Han})"
+    r"|共\s*[0-9０-９][0-9０-９,，.\s]*(?:条|笔|户|人|行|项|名|个|份|次|家|辆|套)"
+    r"|(?:grand\s*)?total(?:$|[^a-z])"
+    ")"
 )
 #: Column types that say whom or what a record is about.
 _IDENTIFYING_TYPES = ("id_no", "name", "credit_code")
@@ -145,7 +155,6 @@ def _normalise_distinct(spec: ExtractSpec, frame: pl.DataFrame) -> pl.DataFrame:
     """
     for c in spec.columns:
         v = pl.col(c.name)
-        text = v.str.strip_chars(_SPACES).str.to_lowercase()
         extra = []
         if c.type == "name":
             extra.append(
@@ -153,9 +162,9 @@ def _normalise_distinct(spec: ExtractSpec, frame: pl.DataFrame) -> pl.DataFrame:
             )
         uniq = frame.select(v.unique()).with_columns(
             _normaliser(c, v).alias(f"__n_{c.name}"),
-            (v.is_null() | (v.str.strip_chars(_SPACES) == "")).alias(f"__b_{c.name}"),
-            text.str.contains(_TOTALS_RE).fill_null(False).alias(f"__t_{c.name}"),
-            text.str.contains(_FOOTER_RE).fill_null(False).alias(f"__f_{c.name}"),
+            (v.is_null() | v.str.contains(_BLANK_RE)).alias(f"__b_{c.name}"),
+            v.str.contains(_TOTALS_RE).fill_null(False).alias(f"__t_{c.name}"),
+            v.str.contains(_FOOTER_RE).fill_null(False).alias(f"__f_{c.name}"),
             *extra,
         )
         if extra and uniq.select((pl.col(f"__m_{c.name}") == v).all()).item():
