@@ -370,3 +370,26 @@ def test_parquet_is_read_in_chunks_with_row_numbers_and_cross_chunk_duplicates(
     assert con.execute("SELECT row, reason FROM _rm_quarantine").fetchall() == [
         (3002, "duplicate_row")
     ]
+
+
+def test_encoding_is_decided_where_the_text_is_not_ascii(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASCII is skipped; the first non-ASCII stretch decides (a long ASCII
+    prefix does not hide a GB18030 file; a later GB18030 line does not turn a
+    UTF-8 file into GB18030)."""
+    from relief_match.ingest import csv_reader
+
+    monkeypatch.setattr(csv_reader, "_CHUNK", 1024)
+    monkeypatch.setattr(csv_reader, "_VOTE_BYTES", 4096)
+    ascii_rows = "".join(f"{i},abc\n" for i in range(2000)).encode()
+    cjk_rows = "".join(f"{i},王伟\n" for i in range(2000))
+    late_gb = tmp_path / "late_gb.csv"
+    late_gb.write_bytes(b"id,name\n" + ascii_rows + cjk_rows.encode("gb18030"))
+    assert csv_reader.detect_encoding(late_gb) == "gb18030"
+    utf8_then_gb = tmp_path / "utf8.csv"
+    utf8_then_gb.write_bytes(b"id,name\n" + cjk_rows.encode("utf-8") + "9,张三\n".encode("gb18030"))
+    assert csv_reader.detect_encoding(utf8_then_gb) == "utf-8"
+    only_ascii = tmp_path / "ascii.csv"
+    only_ascii.write_bytes(b"id,name\n" + ascii_rows)
+    assert csv_reader.detect_encoding(only_ascii) == "utf-8"
