@@ -7,7 +7,7 @@
 - the struct pipeline (:func:`pipeline`): hidden intermediate fields built in a
   few ``struct.with_fields`` steps, dropped by ``struct.eval`` at the end;
 - the fast path / slow path split (:func:`fast_then_slow`) and the
-  once-per-distinct-value evaluation (:func:`per_distinct`).
+  once-per-distinct-value evaluation of the slow path.
 """
 
 from __future__ import annotations
@@ -253,10 +253,3 @@ def _on_distinct(
     if position is not None:
         index = index.gather(position)
     return full(distinct).gather(index)
-
-
-def per_distinct(expr: pl.Expr, full: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
-    """Run ``full`` once per distinct value and gather the results back."""
-    st = pl.struct(as_text(expr).alias("_raw"))
-    out = st.struct.with_fields(_out=_on_distinct(_f("_raw"), full)).struct.field("_out")
-    return named(expr, out)
