@@ -129,8 +129,8 @@ class RunConfig(BaseSettings):
         description="DuckDB memory limit (e.g. 4GB); beyond it DuckDB spills to disk beside the run database.",
     )
     chunk_mb: PositiveInt = Field(
-        256,
-        description="CSV files are read and validated in chunks of about this many MB (memory vs speed).",
+        64,
+        description="CSV and parquet files are read and validated in chunks of about this many MB (memory vs speed; the ingest holds one chunk per thread, about 1 to 2 GB each at the default).",
     )
     threads: PositiveInt = Field(
         default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
