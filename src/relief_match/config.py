@@ -155,6 +155,22 @@ class RunConfig(BaseSettings):
         gt=0,
         description="With rank_uses_hit_rate: how many reviews a check's declared weight counts for.",
     )
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description="Where `run` ingests, links and checks: duckdb (one machine) or spark (needs the spark extra).",
+    )
+    spark_master: str | None = Field(
+        None,
+        description="With engine spark: the Spark master (e.g. local[2], yarn); default the one spark-submit sets.",
+    )
+    spark: dict[str, str] = Field(
+        default_factory=dict,
+        description="With engine spark: Spark settings passed to the SparkSession builder (a [spark] table in the config file).",
+    )
+    spark_staging: str | None = Field(
+        None,
+        description="With engine spark: where validated extracts and link tables are written as parquet (a path or URI on storage every executor reaches); default the run folder.",
+    )
 
     @property
     def db_path(self) -> Path:

@@ -126,7 +126,40 @@ def _rewrite(stmt: exp.Expr, problems: list[str]) -> exp.Expr:
             return exp.Paren(this=exp.Div(this=scaled, expression=scale.copy()))
         return node
 
-    return stmt.copy().transform(fix)
+    rewritten = stmt.copy().transform(fix)
+    for select in reversed(list(rewritten.find_all(exp.Select, bfs=False))):
+        if select.args.get("qualify") is not None:
+            select.replace(_without_qualify(select))
+    return rewritten
+
+
+def _without_qualify(select: exp.Select) -> exp.Select:
+    """``SELECT ... QUALIFY cond`` as a filter on a subquery (Spark SQL has no QUALIFY).
+
+    The window functions of ``cond`` become columns ``_rm_qN`` of the subquery,
+    left out of the result by ``* EXCEPT``; unlike sqlglot's own rewrite this
+    keeps a ``SELECT *`` result free of helper columns.
+    """
+    inner = select.copy()
+    condition = inner.args["qualify"].this.copy()
+    inner.set("qualify", None)
+    moved = {k: inner.args.get(k) for k in ("order", "limit", "offset")}
+    for key in moved:
+        inner.set(key, None)
+    names = []
+    for i, window in enumerate(list(condition.find_all(exp.Window))):
+        name = f"_rm_q{i}"
+        names.append(exp.to_identifier(name))
+        inner.select(window.copy().as_(name), copy=False)
+        window.replace(exp.column(name))
+    outer = exp.select(exp.Star(except_=[exp.column(n) for n in names])).from_(
+        inner.subquery("_rm_q")
+    )
+    outer = outer.where(condition, copy=False)
+    for key, value in moved.items():
+        if value is not None:
+            outer.set(key, value)
+    return outer
 
 
 def spark_problems(stmt: exp.Expr) -> list[str]:

@@ -1,0 +1,178 @@
+"""The checks on Spark: their SQL translated to Spark SQL, their findings collected into DuckDB.
+
+Same order of work as :func:`relief_match.rules.runner.run_checks`: the table
+parameters become Spark views ``_rm_param_<name>``, the shared relations the
+checks read are built once (cached views), then every check runs with its
+parameters bound as values (Spark's named parameter markers, never spliced into
+the text). A check is skipped or fails for the same reasons as on DuckDB
+(:func:`relief_match.rules.runner._not_runnable`). Its rows are collected (a
+check returns findings, few) and held to the findings contract by the same
+code (:func:`~relief_match.rules.findings.to_findings`), then
+``_rm_findings`` and ``_rm_checks`` are written on the run's DuckDB connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from relief_match.rules.analyse import LINK_PARAM
+from relief_match.rules.binding import bind_values, check_sql, param_table_layout
+from relief_match.rules.dialects import to_spark
+from relief_match.rules.findings import (
+    FINDINGS_COLUMNS,
+    FindingError,
+    fill_context,
+    insert_findings,
+    to_findings,
+)
+from relief_match.rules.relations import RELATIONS, relation_params
+from relief_match.rules.report import CheckRun, RulesReport, write_checks_table
+from relief_match.rules.runner import _not_runnable
+from relief_match.rules.schema import PARAM_TABLE_PREFIX, Layout, create_empty_table
+from relief_match.rules.spec import CheckSet, LoadedCheck, ParamSpec
+
+if TYPE_CHECKING:
+    import duckdb
+    from pyspark.sql import SparkSession
+
+#: DuckDB types of the staged and link layouts -> Spark SQL types.
+_SPARK_TYPES = {"VARCHAR": "STRING", "BIGINT": "BIGINT", "INTEGER": "INT", "DOUBLE": "DOUBLE"}
+
+
+def spark_type(duckdb_type: str) -> str:
+    """The Spark SQL type of a DuckDB column type of a layout."""
+    return _SPARK_TYPES.get(duckdb_type.upper(), duckdb_type.upper())
+
+
+def empty_view(spark: SparkSession, name: str, layout: Layout) -> None:
+    """An empty Spark view ``name`` with ``layout`` (an undelivered optional extract)."""
+    ddl = ", ".join(f"`{c}` {spark_type(t)}" for c, t in layout.items())
+    spark.createDataFrame([], ddl).createOrReplaceTempView(name)
+
+
+def _args(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Bound values as Spark parameter values (lists as array columns)."""
+    from pyspark.sql import functions as F
+
+    return {
+        k: F.array(*[F.lit(x) for x in v]) if isinstance(v, list) else v for k, v in values.items()
+    }
+
+
+def _register_param_table(spark: SparkSession, name: str, spec: ParamSpec) -> None:
+    assert spec.table is not None
+    types = param_table_layout(spec)
+    rows = [
+        tuple(str(r[c]) if t == "VARCHAR" else r[c] for c, t in types.items()) for r in spec.table
+    ]
+    ddl = ", ".join(f"`{c}` {spark_type(t)}" for c, t in types.items())
+    spark.createDataFrame(rows, ddl).createOrReplaceTempView(PARAM_TABLE_PREFIX + name)
+
+
+def _relation_values(name: str, params: Mapping[str, ParamSpec]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p in relation_params(name):
+        value = params[p].value
+        out[p] = list(value) if isinstance(value, list) else value
+    return out
+
+
+def _build_relations(spark: SparkSession, checks: CheckSet, tables: set[str]) -> None:
+    """The shared relations the checks read, whose sources exist (as on DuckDB)."""
+    read = {t for c in checks for t in c.tables}
+    for relation in RELATIONS:  # a relation comes after the relations it reads
+        if relation.name in read and set(relation.sources) <= tables:
+            args = _args(_relation_values(relation.name, checks.params))
+            frame = spark.sql(to_spark(relation.sql), args=args)
+            frame.cache().createOrReplaceTempView(relation.name)
+            tables.add(relation.name)
+
+
+def run_checks_on_spark(
+    spark: SparkSession,
+    con: duckdb.DuckDBPyConnection,
+    checks: CheckSet,
+    as_of: dt.date,
+    available: set[str],
+    spark_tables: set[str],
+    unusable: Mapping[str, str],
+) -> RulesReport:
+    """Run every check on Spark; write ``_rm_findings`` and ``_rm_checks`` on ``con``.
+
+    Args:
+        spark: the session, with a view per staged extract and link table.
+        con: the run's DuckDB connection (the findings' home).
+        checks, as_of, available, unusable: as for :func:`~relief_match.rules.runner.run_checks`.
+        spark_tables: the views registered on ``spark``.
+    """
+    create_empty_table(con, "_rm_findings", FINDINGS_COLUMNS)
+    for name, spec in checks.params.items():
+        if spec.is_table and any(PARAM_TABLE_PREFIX + name in c.tables for c in checks):
+            _register_param_table(spark, name, spec)
+    existing = set(spark_tables)
+    _build_relations(spark, checks, {t for t in existing if t in available or t.startswith("_rm_")})
+    min_p = checks.params.get(LINK_PARAM)
+    min_link = (
+        float(min_p.value) if min_p is not None and isinstance(min_p.value, int | float) else 0.0
+    )
+    runs = [
+        _run_one(spark, con, check, checks, as_of, available, existing, min_link, unusable)
+        for check in checks
+    ]
+    staged = {str(r[0]) for r in con.execute("SHOW TABLES").fetchall()}
+    fill_context(con, staged)
+    report = RulesReport(as_of=as_of, runs=tuple(runs))
+    write_checks_table(con, checks, report)
+    return report
+
+
+def _run_one(
+    spark: SparkSession,
+    con: duckdb.DuckDBPyConnection,
+    check: LoadedCheck,
+    checks: CheckSet,
+    as_of: dt.date,
+    available: set[str],
+    existing: set[str],
+    min_link: float,
+    why: Mapping[str, str],
+) -> CheckRun:
+    spec = check.spec
+    blocked = _not_runnable(check, checks, available, existing, why)
+    if blocked is not None:
+        return blocked
+    substitutes = tuple(x for x in spec.extracts if x not in available)
+    started = time.perf_counter()
+    try:
+        for name in substitutes:
+            assert checks.layouts is not None
+            empty_view(spark, name, checks.layouts[name])
+        values = bind_values(spec, checks.params, as_of)
+        frame = spark.sql(to_spark(check_sql(spec.sql)), args=_args(values))
+        rows = [tuple(r) for r in frame.collect()]
+        findings = to_findings(check, frame.columns, rows, checks, as_of, min_link)
+        insert_findings(con, findings)
+    except (FindingError, Exception) as exc:  # a failing check never costs the others
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return CheckRun(
+            spec.id,
+            spec.title_zh,
+            "failed",
+            seconds=time.perf_counter() - started,
+            reason=message,
+            substituted=substitutes,
+        )
+    finally:
+        for name in substitutes:
+            spark.catalog.dropTempView(name)
+    return CheckRun(
+        spec.id,
+        spec.title_zh,
+        "ran",
+        n_findings=len(findings),
+        seconds=time.perf_counter() - started,
+        substituted=substitutes,
+    )
