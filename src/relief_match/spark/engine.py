@@ -74,7 +74,7 @@ def publish_links(spark: SparkSession, con: duckdb.DuckDBPyConnection, staging: 
     from relief_match.spark.ingest import write_table
 
     for table in LINK_TABLES:
-        write_table(staging, table, "links", con.table(table).fetch_arrow_table())
+        write_table(staging, table, "links", con.table(table).to_arrow_table())
         spark.read.parquet(table_uri(staging, table)).createOrReplaceTempView(table)
     return set(LINK_TABLES)
 

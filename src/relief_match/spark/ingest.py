@@ -89,7 +89,7 @@ def _export(con: duckdb.DuckDBPyConnection, staging: str, extract: str) -> list[
     """Write every table of the task's database; return their names."""
     names = [str(r[0]) for r in con.execute("SHOW TABLES").fetchall()]
     for name in names:
-        write_table(staging, name, extract, con.table(name).fetch_arrow_table())
+        write_table(staging, name, extract, con.table(name).to_arrow_table())
     return names
 
 
