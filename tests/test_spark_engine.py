@@ -71,6 +71,8 @@ def test_spark_run_reports_the_same_counts_and_its_spark_stages(
         (both_engines["root"] / "spark" / "latest" / "run_summary.json").read_text("utf-8")
     )
     assert {"spark", "ingest", "link", "checks", "rank", "output"} <= set(summary["timings"])
+    # the parquet staging (personal data) is gone once the checks ran
+    assert not (both_engines["root"] / "spark" / "latest" / "spark_staging").exists()
     # the [spark] settings reach the session builder; the master comes from --spark-master
     assert both_engines["conf"] == {"spark.sql.shuffle.partitions": "2", "spark.master": "local[2]"}
 

@@ -5,32 +5,25 @@ parameters become Spark views ``_rm_param_<name>``, the shared relations the
 checks read are built once (cached views), then every check runs with its
 parameters bound as values (Spark's named parameter markers, never spliced into
 the text). A check is skipped or fails for the same reasons as on DuckDB
-(:func:`relief_match.rules.runner._not_runnable`). Its rows are collected (a
-check returns findings, few) and held to the findings contract by the same
-code (:func:`~relief_match.rules.findings.to_findings`), then
+(the DuckDB engine's ``_run_one``, given :class:`SparkChecks`). Its rows are
+collected (a check returns findings, few) and held to the findings contract by
+the same code, then
 ``_rm_findings`` and ``_rm_checks`` are written on the run's DuckDB connection.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from relief_match.rules.analyse import LINK_PARAM
-from relief_match.rules.binding import bind_values, check_sql, param_table_layout
+from relief_match.rules.binding import check_sql, param_table_layout
 from relief_match.rules.dialects import to_spark
-from relief_match.rules.findings import (
-    FINDINGS_COLUMNS,
-    FindingError,
-    fill_context,
-    insert_findings,
-    to_findings,
-)
+from relief_match.rules.findings import FINDINGS_COLUMNS, fill_context
 from relief_match.rules.relations import RELATIONS, relation_params
-from relief_match.rules.report import CheckRun, RulesReport, write_checks_table
-from relief_match.rules.runner import _not_runnable
+from relief_match.rules.report import RulesReport, write_checks_table
+from relief_match.rules.runner import _run_one
 from relief_match.rules.schema import PARAM_TABLE_PREFIX, Layout, create_empty_table
 from relief_match.rules.spec import CheckSet, LoadedCheck, ParamSpec
 
@@ -118,8 +111,9 @@ def run_checks_on_spark(
     min_link = (
         float(min_p.value) if min_p is not None and isinstance(min_p.value, int | float) else 0.0
     )
+    engine = SparkChecks(spark)
     runs = [
-        _run_one(spark, con, check, checks, as_of, available, existing, min_link, unusable)
+        _run_one(con, check, checks, as_of, available, existing, min_link, unusable, engine)
         for check in checks
     ]
     staged = {str(r[0]) for r in con.execute("SHOW TABLES").fetchall()}
@@ -129,50 +123,24 @@ def run_checks_on_spark(
     return report
 
 
-def _run_one(
-    spark: SparkSession,
-    con: duckdb.DuckDBPyConnection,
-    check: LoadedCheck,
-    checks: CheckSet,
-    as_of: dt.date,
-    available: set[str],
-    existing: set[str],
-    min_link: float,
-    why: Mapping[str, str],
-) -> CheckRun:
-    spec = check.spec
-    blocked = _not_runnable(check, checks, available, existing, why)
-    if blocked is not None:
-        return blocked
-    substitutes = tuple(x for x in spec.extracts if x not in available)
-    started = time.perf_counter()
-    try:
-        for name in substitutes:
-            assert checks.layouts is not None
-            empty_view(spark, name, checks.layouts[name])
-        values = bind_values(spec, checks.params, as_of)
-        frame = spark.sql(to_spark(check_sql(spec.sql)), args=_args(values))
-        rows = [tuple(r) for r in frame.collect()]
-        findings = to_findings(check, frame.columns, rows, checks, as_of, min_link)
-        insert_findings(con, findings)
-    except (FindingError, Exception) as exc:  # a failing check never costs the others
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return CheckRun(
-            spec.id,
-            spec.title_zh,
-            "failed",
-            seconds=time.perf_counter() - started,
-            reason=message,
-            substituted=substitutes,
-        )
-    finally:
-        for name in substitutes:
-            spark.catalog.dropTempView(name)
-    return CheckRun(
-        spec.id,
-        spec.title_zh,
-        "ran",
-        n_findings=len(findings),
-        seconds=time.perf_counter() - started,
-        substituted=substitutes,
-    )
+class SparkChecks:
+    """:class:`~relief_match.rules.runner.CheckEngine` on a Spark session."""
+
+    def __init__(self, spark: SparkSession):
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+
+        self.spark = spark
+        self.errors: tuple[type[Exception], ...] = (PySparkException, Py4JError)
+
+    def stand_in(self, name: str, layout: Layout) -> None:
+        empty_view(self.spark, name, layout)
+
+    def drop(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+
+    def query(
+        self, check: LoadedCheck, values: dict[str, Any]
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        frame = self.spark.sql(to_spark(check_sql(check.spec.sql)), args=_args(values))
+        return frame.columns, [tuple(r) for r in frame.collect()]

@@ -12,16 +12,25 @@ and DuckDB database):
    into DuckDB.
 
 The staging location is ``spark_staging`` (a path or URI on storage every
-executor reaches) or ``<run folder>/spark_staging``, one sub-folder per run.
+executor reaches) or ``<run folder>/spark_staging``, one sub-folder per run;
+it holds personal data, so a local one is readable by the job's user only, and
+it is deleted once the checks have run (everything is in the run's database).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from relief_match.spark.checks import run_checks_on_spark
-from relief_match.spark.ingest import META_TABLES, ingest_on_spark, read_table, table_uri
+from relief_match.spark.ingest import (
+    META_TABLES,
+    ingest_on_spark,
+    read_table,
+    remove_staging,
+    table_uri,
+)
 from relief_match.spark.session import spark_session
 
 if TYPE_CHECKING:
@@ -38,11 +47,14 @@ LINK_TABLES = ("_rm_persons", "_rm_member_person", "_rm_links")
 
 
 def staging_uri(s: Session) -> str:
-    """Where this run stages its parquet."""
+    """Where this run stages its parquet (a local folder is created, private)."""
     base = s.cfg.spark_staging
-    if base is None:
-        return str(s.cfg.out / "spark_staging")
-    return f"{base.rstrip('/')}/{s.cfg.out.name}"
+    uri = (
+        str(s.cfg.out / "spark_staging") if base is None else f"{base.rstrip('/')}/{s.cfg.out.name}"
+    )
+    if "://" not in uri:
+        Path(uri).mkdir(mode=0o700, parents=True, exist_ok=True)
+    return uri
 
 
 def _to_duckdb(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> None:
@@ -118,4 +130,6 @@ def spark_stages(
             spark, s.con, checks, cfg.as_of, ingest.available, views, ingest.unusable
         )
         n.update(ran=len(rules.ran), skipped=len(rules.skipped), failed=len(rules.failed))
+    spark.catalog.clearCache()
+    remove_staging(staging)
     return ingest, rules

@@ -49,6 +49,13 @@ def _filesystem(uri: str) -> tuple[Any, str]:
     return fs.FileSystem.from_uri(uri)
 
 
+def remove_staging(staging: str) -> None:
+    """Delete the run's staging folder (its data is in the run's database by then)."""
+    filesystem, root = _filesystem(staging)
+    filesystem.delete_dir_contents(root, missing_dir_ok=True)
+    filesystem.delete_dir(root)
+
+
 def write_table(staging: str, table: str, part: str, data: pa.Table) -> None:
     """Write ``data`` as ``<staging>/<table>/<part>.parquet``."""
     import pyarrow.parquet as pq
