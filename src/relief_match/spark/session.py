@@ -58,6 +58,16 @@ def spark_session(cfg: RunConfig) -> SparkSession:
         builder = builder.master(cfg.spark_master)
     for key, value in spark_settings(cfg).items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # the JVM did not start: no Java, a bad master or setting
+        from pyspark.errors import PySparkRuntimeError
+
+        if not isinstance(exc, PySparkRuntimeError):
+            raise
+        raise ConfigError(
+            [("engine", f"Spark could not start: {str(exc).splitlines()[0]}")],
+            hint="engine = spark needs Java 17 (JAVA_HOME) and a reachable spark_master",
+        ) from exc
     spark.sparkContext.setLogLevel("ERROR")
     return spark
