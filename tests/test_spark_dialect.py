@@ -102,3 +102,20 @@ def test_a_check_spark_cannot_run_is_a_load_time_error_naming_file_and_construct
     )
     assert res.exit_code == EXIT_CONFIG, res.output
     assert "VEHICLE.yaml" in res.output and "list_aggregate" in res.output
+
+
+def test_ctes_become_views_cached_when_read_twice() -> None:
+    from relief_match.spark.checks import split_ctes
+
+    ctes, main = split_ctes(
+        "WITH a AS (SELECT 1 AS x), ab AS (SELECT a.x FROM a), c AS (SELECT * FROM a AS z)"
+        " SELECT ab.x FROM ab JOIN a ON 1 = 1 JOIN c ON c.x = a.x",
+        "v_",
+    )
+    assert ctes == [
+        ("v_a", "SELECT 1 AS x", True),
+        ("v_ab", "SELECT a.x FROM v_a AS a", False),
+        ("v_c", "SELECT * FROM v_a AS z", False),
+    ]
+    assert main == "SELECT ab.x FROM v_ab AS ab JOIN v_a AS a ON 1 = 1 JOIN v_c AS c ON c.x = a.x"
+    assert split_ctes("SELECT 1 AS x", "v_") == ([], "SELECT 1 AS x")

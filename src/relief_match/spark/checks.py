@@ -17,6 +17,9 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import sqlglot
+from sqlglot import exp
+
 from relief_match.rules.analyse import LINK_PARAM
 from relief_match.rules.binding import check_sql, param_table_layout
 from relief_match.rules.dialects import to_spark
@@ -142,5 +145,53 @@ class SparkChecks:
     def query(
         self, check: LoadedCheck, values: dict[str, Any]
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        frame = self.spark.sql(to_spark(check_sql(check.spec.sql)), args=_args(values))
-        return frame.columns, [tuple(r) for r in frame.collect()]
+        ctes, main = split_ctes(to_spark(check_sql(check.spec.sql)), f"_rm_cte_{check.id}_")
+        cached = []
+        try:
+            for name, sql, shared in ctes:
+                frame = self.spark.sql(sql, args=_args(_used(sql, values)))
+                if shared:
+                    cached.append(frame.cache())
+                frame.createOrReplaceTempView(name)
+            result = self.spark.sql(main, args=_args(_used(main, values)))
+            return result.columns, [tuple(r) for r in result.collect()]
+        finally:
+            for name, _, _ in ctes:
+                self.spark.catalog.dropTempView(name)
+            for frame in cached:
+                frame.unpersist()
+
+
+def _used(sql: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The values of the parameter markers ``sql`` uses."""
+    names = {p.name for p in sqlglot.parse_one(sql, read="spark").find_all(exp.Placeholder)}
+    return {k: v for k, v in values.items() if k in names}
+
+
+def split_ctes(sql: str, prefix: str) -> tuple[list[tuple[str, str, bool]], str]:
+    """A query's top-level CTEs as separate statements, and the query that reads them.
+
+    Spark inlines a CTE wherever it is named, so a check whose CTEs build on
+    each other plans the same scans and shuffles dozens of times. Each CTE
+    becomes a view ``<prefix><name>`` (cached when read more than once).
+
+    Returns:
+        ``(view, sql, read more than once)`` per CTE in order, and the main query.
+    """
+    stmt = sqlglot.parse_one(sql, read="spark")
+    with_ = stmt.args.get("with_")
+    if with_ is None or with_.args.get("recursive"):
+        return [], sql
+    names = {cte.alias: prefix + cte.alias for cte in with_.expressions}
+    stmt.set("with_", None)
+    bodies = [(names[cte.alias], cte.this) for cte in with_.expressions]
+    reads: dict[str, int] = dict.fromkeys(names.values(), 0)
+    for node in [stmt, *(body for _, body in bodies)]:
+        for table in node.find_all(exp.Table):
+            if table.name in names and not table.args.get("db"):
+                alias = table.alias or table.name
+                table.set("this", exp.to_identifier(names[table.name]))
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+                reads[table.name] += 1
+    ctes = [(view, body.sql(dialect="spark"), reads[view] > 1) for view, body in bodies]
+    return ctes, stmt.sql(dialect="spark")
