@@ -104,3 +104,22 @@ def test_engine_spark_without_pyspark_is_a_configuration_error(
     assert "pyspark is not installed" in res.output
     assert "relief-match[spark]" in res.output
     assert not (tmp_path / "o" / "latest").exists()
+
+
+def test_spark_credentials_are_masked_in_the_settings_written_to_the_manifest(
+    tmp_path: Path,
+) -> None:
+    cfg = resolve(
+        out=tmp_path / "o",
+        spark={
+            "spark.hadoop.fs.s3a.secret.key": "abc",
+            "spark.hadoop.fs.s3a.access.key": "AKIA",
+            "spark.executor.memory": "8g",
+        },
+    )
+    assert cfg.spark["spark.hadoop.fs.s3a.secret.key"] == "abc"  # the builder gets the value
+    assert cfg.model_dump(mode="json")["spark"] == {
+        "spark.hadoop.fs.s3a.secret.key": "***",
+        "spark.hadoop.fs.s3a.access.key": "***",
+        "spark.executor.memory": "8g",
+    }
