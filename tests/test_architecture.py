@@ -1,7 +1,8 @@
 """The import graph and module sizes: one home per concern, stages in one direction.
 
 A later stage may import an earlier one, never the reverse:
-bottom < ingest < validate < link < rules < review < rank < output < api < cli.
+bottom < ingest < validate < link < rules < spark < review < rank < output < api < cli
+(spark: the Spark engine, which runs ingest and the checks' SQL on Spark).
 synth and evaluate are product features beside the stages: they may use the
 bottom modules and the stages' public APIs, no stage imports them, and
 evaluate does not import synth; only the cli (which offers them as commands)
@@ -24,6 +25,7 @@ ORDER = (
     "validate",
     "link",
     "rules",
+    "spark",
     "review",
     "rank",
     "output",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 #: polars allocates through jemalloc, which hands freed pages back to the OS
 #: within seconds; the ingest frees and re-allocates about a gigabyte per
@@ -13,3 +14,11 @@ import os
 os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:60000,muzzy_decay_ms:60000")
 
 __version__ = "0.1.0"
+
+# With the spark extra installed, pandera (on every engine) and pyspark import
+# pyspark.pandas, which warns on stderr about the pandas version on every run;
+# relief-match never uses pyspark.pandas, and the warning would break the JSON
+# log on stderr (one JSON object per line).
+warnings.filterwarnings(
+    "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+)

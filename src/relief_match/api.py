@@ -113,6 +113,12 @@ def stage(
         staging_dir=cfg.out / "staged",
         workers=cfg.threads,
     )
+    finish_stage(cfg, con, report)
+    return report
+
+
+def finish_stage(cfg: RunConfig, con: duckdb.DuckDBPyConnection, report: IngestReport) -> None:
+    """After ingesting (on either engine): run metadata, ``quarantine.csv``, unusable input."""
     con.execute("CREATE OR REPLACE TABLE _rm_run (key VARCHAR, value VARCHAR)")
     con.executemany(
         "INSERT INTO _rm_run VALUES (?, ?)",
@@ -138,7 +144,6 @@ def stage(
     for ex in report.extracts:
         if not ex.reconciles:  # pragma: no cover - invariant of the validator
             raise InternalError(f"{ex.extract}: rows read != rows used + rows quarantined")
-    return report
 
 
 def write_quarantine(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -316,6 +321,15 @@ def quarantine_warnings(
     return warnings
 
 
+def _spark_stages(s: Session, checks: Any) -> Any:
+    """Ingest and checks on Spark (:mod:`relief_match.spark.engine`), linking as above."""
+    from relief_match.spark.engine import spark_stages
+
+    return spark_stages(
+        s, checks, lambda rep: finish_stage(s.cfg, s.con, rep), lambda av: _link(s, av)
+    )
+
+
 def run(cfg: RunConfig) -> RunReport:
     """``relief-match run``: the whole job, from delivery to the caseworkers' list.
 
@@ -342,26 +356,33 @@ def run(cfg: RunConfig) -> RunReport:
     from relief_match.review.outcomes import apply_outcomes
     from relief_match.rules import run_checks
 
+    if cfg.engine == "spark":  # a missing extra is a configuration error before the run
+        from relief_match.spark.session import require_pyspark
+
+        require_pyspark()
     with command_session("run", cfg, RUN_OUTPUTS) as s:
         report = s.report
         latest = cfg.out / "latest"  # the published run before this one
         previous = latest.resolve() if (latest / "flags.parquet").is_file() else None
         checks = _load_checks(cfg)  # before the database: a broken rule file stops the run early
-        ingest = _ingest(s)
-        available = ingest.available
-        _link(s, available)
-        with s.clock.stage("checks", f"running {len(checks)} checks") as n:
-            rules = run_checks(
-                s.con,
-                checks,
-                cfg.as_of,
-                available,
-                raise_on_failure=False,
-                unusable=ingest.unusable,
-            )
-            report.stages["rules"] = rules
-            n.update(ran=len(rules.ran), skipped=len(rules.skipped), failed=len(rules.failed))
-            assign_finding_ids(s.con)
+        if cfg.engine == "spark":
+            ingest, rules = _spark_stages(s, checks)
+        else:
+            ingest = _ingest(s)
+            available = ingest.available
+            _link(s, available)
+            with s.clock.stage("checks", f"running {len(checks)} checks") as n:
+                rules = run_checks(
+                    s.con,
+                    checks,
+                    cfg.as_of,
+                    available,
+                    raise_on_failure=False,
+                    unusable=ingest.unusable,
+                )
+                n.update(ran=len(rules.ran), skipped=len(rules.skipped), failed=len(rules.failed))
+        report.stages["rules"] = rules
+        assign_finding_ids(s.con)
         with s.clock.stage("review", "applying caseworkers' review outcomes"):
             report.stages["review"] = apply_outcomes(s.con, cfg.out)
         with s.clock.stage("rank", "ranking the findings") as n:

@@ -29,6 +29,7 @@ from pydantic import (
     NonNegativeInt,
     PositiveInt,
     ValidationError,
+    field_serializer,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -44,6 +45,9 @@ ENV_PREFIX = "RELIEF_MATCH_"
 
 #: A DuckDB memory size: a number and a unit (``4GB``, ``500MB``, ``4 GiB``) or a percentage.
 MEMORY_SIZE_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(%|[KMGT]i?B|B|bytes)\s*$", re.IGNORECASE)
+
+#: Spark setting names whose values are credentials (masked in the run's manifest).
+SECRET_KEY_RE = re.compile(r"secret|password|token|credential|access\.key|\.key$", re.IGNORECASE)
 
 #: The TOML file of the settings being resolved (set only while :func:`resolve` runs).
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("relief_match_config_file", default=None)
@@ -159,6 +163,27 @@ class RunConfig(BaseSettings):
         gt=0,
         description="With rank_uses_hit_rate: how many reviews a check's declared weight counts for.",
     )
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description="Where `run` ingests, links and checks: duckdb (one machine) or spark (needs the spark extra).",
+    )
+    spark_master: str | None = Field(
+        None,
+        description="With engine spark: the Spark master (e.g. local[2], yarn); default the one spark-submit sets.",
+    )
+    spark: dict[str, str] = Field(
+        default_factory=dict,
+        description="With engine spark: Spark settings passed to the SparkSession builder (a [spark] table in the config file).",
+    )
+    spark_staging: str | None = Field(
+        None,
+        description="With engine spark: where validated extracts and link tables are written as parquet (a path or URI on storage every executor reaches); default the run folder.",
+    )
+
+    @field_serializer("spark")
+    def _mask_spark_secrets(self, value: dict[str, str]) -> dict[str, str]:
+        """Spark settings as written to ``manifest.json``: credentials masked."""
+        return {k: "***" if SECRET_KEY_RE.search(k) else v for k, v in value.items()}
 
     @property
     def db_path(self) -> Path:

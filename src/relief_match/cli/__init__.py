@@ -68,6 +68,13 @@ class LogFormat(StrEnum):
     json = "json"
 
 
+class Engine(StrEnum):
+    """``--engine`` values."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 DeliveryArg = Annotated[Path | None, typer.Argument(help=setting_help("delivery"))]
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help=setting_help("out"))]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help=setting_help("as_of"))]
@@ -191,6 +198,8 @@ def run(
     min_link_probability: Annotated[
         float | None, typer.Option(help=setting_help("min_link_probability"))
     ] = None,
+    engine: Annotated[Engine | None, typer.Option(help=setting_help("engine"))] = None,
+    spark_master: Annotated[str | None, typer.Option(help=setting_help("spark_master"))] = None,
     as_json: JsonOpt = False,
     debug: DebugOpt = False,
     log_format: LogFormatOpt = None,
@@ -205,6 +214,8 @@ def run(
         out=out,
         as_of=as_of,
         min_link_probability=min_link_probability,
+        engine=engine.value if engine else None,
+        spark_master=spark_master,
     )
 
 

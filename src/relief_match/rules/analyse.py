@@ -4,7 +4,9 @@
 with sqlglot (one SELECT, nothing but staged extracts, link tables, shared
 relations and declared table parameters; every ``$name`` declared; every
 department record reached through ``_rm_links`` filtered by probability), then
-binds it in DuckDB against empty tables to learn its result columns. Every
+binds it in DuckDB against empty tables to learn its result columns. The
+same SQL must translate to Spark SQL (:func:`~relief_match.rules.dialects.spark_problems`),
+so the Spark engine never meets a check it cannot run. Every
 problem is appended to a list, so the loader reports all of them at once.
 """
 
@@ -22,6 +24,7 @@ from sqlglot.errors import ParseError
 
 from relief_match.errors import InternalError
 from relief_match.rules.binding import check_sql
+from relief_match.rules.dialects import spark_problems
 from relief_match.rules.dry_run import bind_check
 from relief_match.rules.relations import RELATIONS_BY_NAME, relation_inputs, relation_params
 from relief_match.rules.schema import PARAM_TABLE_PREFIX, RM_TABLES, Layout
@@ -327,6 +330,8 @@ def analyse_check(
     if stmt is None:
         return None
     _check_forbidden(stmt, rules.forbidden, bad)
+    for message in spark_problems(stmt):
+        bad(f"sql cannot run on the Spark engine: {message}")
     tables, n_link_refs = _read_tables(stmt, spec, rules, bad)
     through = _check_relations(spec, tables, rules, bad)
     placeholders, n_link_params = _collect_placeholders(stmt, bad)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 import duckdb
 
@@ -33,7 +34,7 @@ from relief_match.rules.findings import (
 )
 from relief_match.rules.relations import RELATIONS_BY_NAME, build_relations
 from relief_match.rules.report import CheckRun, RuleRunError, RulesReport, write_checks_table
-from relief_match.rules.schema import PARAM_TABLE_PREFIX, RM_TABLES, create_empty_table
+from relief_match.rules.schema import PARAM_TABLE_PREFIX, RM_TABLES, Layout, create_empty_table
 from relief_match.rules.spec import CheckSet, LoadedCheck
 from relief_match.sqlident import quote_ident
 
@@ -148,6 +149,46 @@ def _not_runnable(
     return None
 
 
+class CheckEngine(Protocol):
+    """Where a check's SQL runs (the run's DuckDB here; Spark in :mod:`relief_match.spark.checks`)."""
+
+    #: what a failing check raises (the check fails, the others still run)
+    errors: tuple[type[Exception], ...]
+
+    def stand_in(self, name: str, layout: Layout) -> None:
+        """An empty table ``name`` of ``layout`` for an undelivered optional extract."""
+
+    def drop(self, name: str) -> None:
+        """Drop the stand-in ``name``."""
+
+    def query(
+        self, check: LoadedCheck, values: dict[str, Any]
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The check's result: column names and rows."""
+        ...
+
+
+class DuckDBChecks:
+    """:class:`CheckEngine` on the run's DuckDB connection."""
+
+    errors: tuple[type[Exception], ...] = (duckdb.Error,)
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def stand_in(self, name: str, layout: Layout) -> None:
+        create_empty_table(self.con, name, layout, temp=True)
+
+    def drop(self, name: str) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS temp.main.{quote_ident(name)}")
+
+    def query(
+        self, check: LoadedCheck, values: dict[str, Any]
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self.con.execute(check_sql(check.spec.sql), values)
+        return [d[0] for d in cur.description or []], cur.fetchall()
+
+
 def _run_one(
     con: duckdb.DuckDBPyConnection,
     check: LoadedCheck,
@@ -157,22 +198,25 @@ def _run_one(
     existing: set[str],
     min_link: float,
     why: Mapping[str, str],
+    engine: CheckEngine | None = None,
 ) -> CheckRun:
+    """Run one check on ``engine`` (default: ``con``); its findings go to ``con``."""
+    engine = engine or DuckDBChecks(con)
     spec = check.spec
     blocked = _not_runnable(check, checks, available, existing, why)
     if blocked is not None:
         return blocked
     substitutes = tuple(x for x in spec.extracts if x not in available)
     started = time.perf_counter()
+    caught: tuple[type[Exception], ...] = (*engine.errors, FindingError)
     try:
         for name in substitutes:
             assert checks.layouts is not None
-            create_empty_table(con, name, checks.layouts[name], temp=True)
-        cur = con.execute(check_sql(spec.sql), bind_values(spec, checks.params, as_of))
-        columns = [d[0] for d in cur.description or []]
-        findings = to_findings(check, columns, cur.fetchall(), checks, as_of, min_link)
+            engine.stand_in(name, checks.layouts[name])
+        columns, rows = engine.query(check, bind_values(spec, checks.params, as_of))
+        findings = to_findings(check, columns, rows, checks, as_of, min_link)
         insert_findings(con, findings)
-    except (duckdb.Error, FindingError) as exc:
+    except caught as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return CheckRun(
             spec.id,
@@ -184,7 +228,7 @@ def _run_one(
         )
     finally:
         for name in substitutes:
-            con.execute(f"DROP TABLE IF EXISTS temp.main.{quote_ident(name)}")
+            engine.drop(name)
     return CheckRun(
         spec.id,
         spec.title_zh,
