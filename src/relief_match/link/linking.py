@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from relief_match.link import exact, probabilistic
+from relief_match.link import exact, population, probabilistic
 from relief_match.link.exact import UNRESOLVED
 from relief_match.link.links_table import write_links
 from relief_match.link.model_file import LoadedModel, load_model
@@ -22,6 +22,7 @@ from relief_match.link.one_to_one import select_one_to_one
 from relief_match.link.prepare import (
     FEATURE_COLS,
     LEFT,
+    NAMES,
     PRIOR,
     RAW,
     RAW_FEAT,
@@ -31,6 +32,7 @@ from relief_match.link.prepare import (
     build_name_term_frequencies,
     build_names,
     drop_work_tables,
+    extend_name_term_frequencies,
     features_table,
     member_features,
     members_and_id_routes,
@@ -90,20 +92,19 @@ def run_linking(
     lap("features")
 
     n_pairs = 0
+    counts_out: dict[str, int] = {"contested_profiles": 0, "competitors": 0}
+    population.init(con)
     gv = probabilistic.gamma_values(settings)
     if n_profiles and n_persons:
         build_name_term_frequencies(con, refs, settings, LEFT, RIGHT)
         lap("term_frequencies")
         row = con.execute(f"SELECT coalesce(max(adj), 0) FROM {PRIOR}").fetchall()[0]
         max_adj = float(row[0]) if row else 0.0
-        n_pairs = probabilistic.predict_pairs(
-            con,
-            LEFT,
-            RIGHT,
-            model,
-            TF,
-            min_weight=settings.min_candidate_weight - max(max_adj, 0.0),
-        )
+        min_weight = settings.min_candidate_weight - max(max_adj, 0.0)
+        n_pairs = probabilistic.predict_pairs(con, LEFT, RIGHT, model, TF, min_weight=min_weight)
+        lap("predict")
+        n_pairs += _competitor_pairs(con, refs, settings, model, min_weight, counts_out)
+        lap("competitors")
     else:
         cols = ", ".join(f"CAST(NULL AS INTEGER) AS gamma_{c}" for c in gv)
         con.execute(
@@ -112,7 +113,7 @@ def run_linking(
                    CAST(NULL AS DOUBLE) AS match_weight, {cols} LIMIT 0"""
         )
     lap("predict")
-    select_one_to_one(con, settings, gv)
+    counts_out["close_calls"], counts_out["other_person"] = select_one_to_one(con, settings, gv)
     write_links(con, settings, gv)
     lap("one_to_one")
 
@@ -129,7 +130,36 @@ def run_linking(
         n_pairs=n_pairs,
         skipped=skipped,
         durations=durations,
+        resolution=counts_out,
     )
+
+
+def _competitor_pairs(
+    con: duckdb.DuckDBPyConnection,
+    refs: list[PersonReference],
+    settings: LinkSettings,
+    model: LoadedModel,
+    min_weight: float,
+    counts_out: dict[str, int],
+) -> int:
+    """Score the contested profiles against the non-members who compete with
+    their candidate members (:mod:`~relief_match.link.population`) and append
+    those pairs to ``PAIRS``; returns the number of blocked pairs."""
+    n = population.contested_profiles(con, LEFT, REF_FEAT, min_weight)
+    counts_out["contested_profiles"] = n
+    if not n:
+        return 0
+    n_comp = population.collect_competitors(con, refs, settings, NAMES, RIGHT)
+    counts_out["competitors"] = n_comp
+    if not n_comp:
+        return 0
+    population.competitor_features(con, settings)
+    extend_name_term_frequencies(con, population.COMP)
+    n_pairs = probabilistic.predict_pairs(
+        con, population.CONTESTED, population.COMP, model, TF, min_weight, out=population.COMP_PAIRS
+    )
+    con.execute(f"INSERT INTO {probabilistic.PAIRS} SELECT * FROM {population.COMP_PAIRS}")
+    return n_pairs
 
 
 def _reference_profiles(con: duckdb.DuckDBPyConnection, settings: LinkSettings) -> int:

@@ -1,40 +1,54 @@
 """One-to-one: at most one person per reference, from the scored candidate pairs.
 
-Candidates of member rows that are confidently one person enrolled twice
-count as one candidate; competing candidates are renormalised (settings
-``competing_candidates``) and the best is kept when its probability reaches
-``link.min_probability``. The anchor's own rows resolve ``_rm_member_person``.
+Candidates are member persons and the non-members who compete with them
+(:mod:`~relief_match.link.population`). Candidates of member rows that are
+confidently one person enrolled twice (or a member row and the person its
+broken ID belongs to) count as one candidate; competing candidates are
+renormalised (settings ``competing_candidates``) and the best is kept when
+its probability reaches ``link.min_probability`` *and* it is a recipient
+member. A reference whose best candidate alone would reach the threshold but
+loses it to a rival is *too close to call* (``CLOSE``): no link, counted and
+listed for analysts. The anchor's own rows resolve ``_rm_member_person``.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from relief_match.link import probabilistic
-from relief_match.link.exact import MEMBER_SRC, lit
-from relief_match.link.prepare import CAND, PRIOR, PROB, REF_FEAT
+from relief_match.link import population, probabilistic
+from relief_match.link.exact import lit
+from relief_match.link.prepare import CAND, CLOSE, OTHER, PRIOR, PROB, REF_FEAT
 from relief_match.link.settings import LinkSettings
+
+#: The references too close to call (kept after the run for ``links.parquet``).
+UNDECIDED = "_rm_link_undecided"
 
 
 def select_one_to_one(
     con: duckdb.DuckDBPyConnection, settings: LinkSettings, gv: dict[str, dict[str, int]]
-) -> None:
-    """Pick at most one person per reference (see settings ``competing_candidates``)."""
+) -> tuple[int, int]:
+    """Pick at most one person per reference (see settings ``competing_candidates``).
+
+    Returns (references too close to call, references whose best person is
+    not a recipient member). The close calls are kept in ``_rm_link_undecided``
+    (reference, best candidate person, its renormalised probability and
+    weight, number of candidates).
+    """
     gammas = ", ".join(f"p.gamma_{c}" for c in gv)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {CAND} AS
-        SELECT f.extract, f."row", f.role, f.own_person, m.person_id, m.member_row,
-               p.match_weight + pr.adj AS mw, {gammas}
+        SELECT f.extract, f."row", f.role, f.own_person, m.person_id, m.unique_id AS member_row,
+               m.is_member, p.match_weight + pr.adj AS mw, {gammas}
         FROM {probabilistic.PAIRS} p
         JOIN {REF_FEAT} f ON f.profile_id = p.unique_id_l
-        JOIN {MEMBER_SRC} m ON m.member_row = p.unique_id_r
+        JOIN ({population.right_persons_sql()}) m ON m.unique_id = p.unique_id_r
         JOIN {PRIOR} pr ON pr.extract = f.extract AND pr.role = f.role
         WHERE (f.own_person IS NULL OR m.person_id <> f.own_person)
           AND NOT (f.id_ok AND m.id_valid IS NOT NULL)
           AND p.match_weight + pr.adj >= {settings.min_candidate_weight}
         QUALIFY row_number() OVER (
             PARTITION BY f.extract, f."row", f.role, m.person_id
-            ORDER BY p.match_weight DESC, m.member_row) = 1"""
+            ORDER BY p.match_weight DESC, m.unique_id) = 1"""
     )
     renorm = "TRUE" if settings.renormalise else "FALSE"
     anchor = settings.anchor
@@ -91,8 +105,21 @@ def select_one_to_one(
                                        ORDER BY grp_mw DESC, grp) = 1
         )
         SELECT *, 1 / (1 + pow(2.0, -w)) AS p FROM w
-        WHERE 1 / (1 + pow(2.0, -w)) >= {settings.min_probability}"""
+        WHERE 1 / (1 + pow(2.0, -w)) >= {settings.min_probability}
+           OR (n_candidates > 1 AND 1 / (1 + pow(2.0, -grp_mw)) >= {settings.min_probability})"""
     )
+    # too close to call: the best alone would be linked, its rivals make it
+    # uncertain; no link
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {CLOSE} AS
+        SELECT * FROM {PROB} WHERE p < {settings.min_probability} ORDER BY extract, "row", role"""
+    )
+    # a reference whose best person is not a recipient member makes no link
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {OTHER} AS
+        SELECT * FROM {PROB} WHERE p >= {settings.min_probability} AND NOT is_member"""
+    )
+    con.execute(f"DELETE FROM {PROB} WHERE p < {settings.min_probability} OR NOT is_member")
     con.execute(
         f"""UPDATE _rm_member_person mp SET resolved_person_id = p.person_id
         FROM {PROB} p
@@ -100,3 +127,6 @@ def select_one_to_one(
           AND mp.member_row = p."row" """
     )
     con.execute("DROP TABLE IF EXISTS _rm_link_canon")
+    counts = con.execute(f"SELECT (SELECT count(*) FROM {CLOSE}), (SELECT count(*) FROM {OTHER})")
+    row = counts.fetchall()[0]
+    return int(row[0]), int(row[1])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import duckdb
 
 from relief_match.db import table_exists
-from relief_match.link import exact, features, probabilistic, training_data
+from relief_match.link import exact, features, population, probabilistic, training_data
 from relief_match.link.exact import MEMBER_SRC, table_columns
 from relief_match.link.references import PersonReference
 from relief_match.link.settings import LinkSettings
@@ -26,6 +26,8 @@ TF_FOLD = "_rm_link_tf_fold"
 PRIOR = "_rm_link_prior"
 CAND = "_rm_link_cand"
 PROB = "_rm_link_prob"
+CLOSE = "_rm_link_close"
+OTHER = "_rm_link_other"
 TRAIN_LEFT = "_rm_link_train_left"
 TRAIN_LEFT_U = "_rm_link_train_left_u"
 TRAIN_LEFT_L = "_rm_link_train_left_l"
@@ -43,6 +45,8 @@ _WORK_TABLES = (
     PRIOR,
     CAND,
     PROB,
+    CLOSE,
+    OTHER,
     TRAIN_LEFT,
     TRAIN_LEFT_U,
     TRAIN_LEFT_L,
@@ -54,6 +58,7 @@ _WORK_TABLES = (
     exact.NBKEYS,
     probabilistic.PAIRS,
     training_data.TRAIN_SRC,
+    *population.WORK_TABLES,
 )
 
 FEATURE_COLS = ", ".join(features.FEATURE_COLUMNS)
@@ -162,34 +167,42 @@ def build_name_term_frequencies(
     """Term frequencies of the folded names of ``left`` and ``right`` (table ``TF``).
 
     Counted over the population extract's names if it is delivered, else over
-    ``left`` + ``right``; always by folded name, the key they are looked up by
-    (a name written differently in the population extract still counts).
+    ``left`` + ``right``; always by folded name (:func:`relief_match.text.fold_name`),
+    the key they are looked up by (a name written differently in the
+    population extract still counts). The folded counts stay in ``TF_POP``
+    so that :func:`extend_name_term_frequencies` can add names later.
     """
     source = next(
         (r for r in refs if r.extract == settings.tf_name_source and r.name is not None), None
     )
     if source is not None and source.name in table_columns(con, source.extract):
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {TF_POP} AS
+            f"""CREATE OR REPLACE TEMP TABLE {TF_FOLD} AS
             SELECT CAST({q(source.name)} AS VARCHAR) AS name_in, count(*) AS c
             FROM {q(source.extract)} WHERE {q(source.name)} IS NOT NULL GROUP BY 1"""
         )
-        features.build_names_table(con, f"SELECT name_in FROM {TF_POP}", TF_FOLD, pinyin=False)
-        pop = f"""SELECT f.name, p.c FROM {TF_POP} p JOIN {TF_FOLD} f USING (name_in)
-                  WHERE f.name IS NOT NULL"""
+        features.build_names_table(con, f"SELECT name_in FROM {TF_FOLD}", TF_POP, pinyin=False)
+        pop = f"""SELECT f.name, sum(p.c) AS c FROM {TF_FOLD} p JOIN {TF_POP} f USING (name_in)
+                  WHERE f.name IS NOT NULL GROUP BY f.name"""
     else:
-        pop = f"""SELECT name, 1 AS c FROM {left} WHERE name IS NOT NULL
-                  UNION ALL SELECT name, 1 AS c FROM {right} WHERE name IS NOT NULL"""
+        pop = f"""SELECT name, count(*) AS c FROM (
+                  SELECT name FROM {left} WHERE name IS NOT NULL
+                  UNION ALL SELECT name FROM {right} WHERE name IS NOT NULL) GROUP BY name"""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {TF_POP} AS {pop}")
+    con.execute(f"DROP TABLE IF EXISTS {TF_FOLD}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {TF} (name VARCHAR, tf_name DOUBLE)")
+    extend_name_term_frequencies(con, left, right)
+
+
+def extend_name_term_frequencies(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    """Add to ``TF`` the folded names of ``tables`` it lacks (a name nobody in
+    the population has counts once)."""
+    wanted = " UNION ".join(f"SELECT name FROM {t} WHERE name IS NOT NULL" for t in tables)
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {TF} AS
-        WITH pop AS ({pop}),
-        total AS (SELECT greatest(coalesce(sum(c), 0), 1) AS n FROM pop),
-        wanted AS (SELECT name FROM {left} WHERE name IS NOT NULL
-                   UNION SELECT name FROM {right} WHERE name IS NOT NULL),
-        cnt AS (SELECT name, sum(c) AS c FROM pop WHERE name IN (SELECT name FROM wanted) GROUP BY name)
-        SELECT w.name, CAST(coalesce(cnt.c, 1) AS DOUBLE) / total.n AS tf_name
-        FROM wanted w LEFT JOIN cnt USING (name), total
+        f"""INSERT INTO {TF}
+        WITH total AS (SELECT greatest(coalesce(sum(c), 0), 1) AS n FROM {TF_POP}),
+        wanted AS ({wanted} EXCEPT SELECT name FROM {TF})
+        SELECT w.name, CAST(coalesce(p.c, 1) AS DOUBLE) / total.n AS tf_name
+        FROM wanted w LEFT JOIN {TF_POP} p USING (name), total
         ORDER BY w.name"""
     )
-    for t in (TF_POP, TF_FOLD):
-        con.execute(f"DROP TABLE IF EXISTS {t}")

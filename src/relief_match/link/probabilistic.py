@@ -106,12 +106,13 @@ def predict_pairs(
     model: LoadedModel,
     tf_table: str | None,
     min_weight: float,
+    out: str = PAIRS,
 ) -> int:
-    """Score blocked pairs between ``left`` (references) and ``right`` (members).
+    """Score blocked pairs between ``left`` (references) and ``right`` (persons).
 
-    Creates ``_rm_link_pairs(unique_id_l, unique_id_r, match_weight, gamma_*)``
-    holding the pairs with a model match weight of at least ``min_weight``
-    and returns the number of blocked candidate pairs.
+    Creates ``out(unique_id_l, unique_id_r, match_weight, gamma_*)`` (default
+    ``_rm_link_pairs``) holding the pairs with a model match weight of at
+    least ``min_weight`` and returns the number of blocked candidate pairs.
     """
     n_blocked = _block_rule_by_rule(con, left, right, model.splink, tf_table)
     db_api, linker = _make_linker(con, left, right, model.splink, tf_table)
@@ -124,7 +125,7 @@ def predict_pairs(
         # Splink orders the two datasets of a pair by its own rule: map the
         # pair back to (reference, member) by source dataset
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {PAIRS} AS
+            f"""CREATE OR REPLACE TEMP TABLE {out} AS
             SELECT CAST(CASE WHEN source_dataset_l = '{REFS}' THEN unique_id_l ELSE unique_id_r END
                         AS BIGINT) AS unique_id_l,
                    CAST(CASE WHEN source_dataset_l = '{REFS}' THEN unique_id_r ELSE unique_id_l END

@@ -1,0 +1,204 @@
+"""Resolve against everyone: the persons a reference may belong to who are not
+recipient members.
+
+A reference is linked to the person it fits best in the whole delivery, and a
+finding is made only when that person is a recipient member. Scoring every
+unresolved reference against every person known to the delivery would cost a
+Python fold per distinct population name and millions of pairs, so the
+non-members are brought in only where they matter: for the *contested*
+profiles, those that have at least one candidate member. Their competitors are
+the persons with a valid ID in any delivered reference (the hukou registry
+holds everyone with a hukou in the city; other extracts add persons who only
+appear there) who
+
+- have an ID within two mistyped digits, or one adjacent swap plus one
+  mistyped digit, of the profile's (blocked by masked windows of the ID, see
+  :func:`id_window_keys`), or
+- have the profile's name (as staged) and birth date.
+
+The competitors get the members' features and are scored with the same model
+(``COMP`` -> pairs appended to :data:`relief_match.link.probabilistic.PAIRS`
+with negative right ids), so the one-to-one step weighs members and
+non-members alike.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from relief_match.link import features, probabilistic
+from relief_match.link.exact import MEMBER_SRC, PERSON_IDS, col_or_null, lit, table_columns
+from relief_match.link.references import PersonReference
+from relief_match.link.settings import LinkSettings
+from relief_match.sqlident import quote_ident as q
+
+CONTESTED = "_rm_link_contested"
+WKEYS = "_rm_link_wkeys"
+NKEYS = "_rm_link_comp_nkeys"
+COMP_SRC = "_rm_link_comp_src"
+COMP_NAMES = "_rm_link_comp_names"
+COMP = "_rm_link_comp"
+COMP_PAIRS = "_rm_link_comp_pairs"
+
+WORK_TABLES = (CONTESTED, WKEYS, NKEYS, COMP_SRC, COMP_NAMES, COMP, COMP_PAIRS)
+
+
+def near_id_sql(l17: str, r17: str) -> str:
+    """SQL: two 17-digit bodies within two mistyped digits, or one adjacent swap
+    plus one mistyped digit (position-wise counts, no edit distance)."""
+    swap = (
+        f"list_bool_or([substr({l17}, i, 1) = substr({r17}, i + 1, 1) "
+        f"AND substr({l17}, i + 1, 1) = substr({r17}, i, 1) "
+        f"AND substr({l17}, i, 1) <> substr({l17}, i + 1, 1) FOR i IN range(1, 17)])"
+    )
+    return f"(hamming({l17}, {r17}) <= 2 OR (hamming({l17}, {r17}) = 3 AND {swap}))"
+
+
+def contested_profiles(
+    con: duckdb.DuckDBPyConnection, left: str, ref_feat: str, min_weight: float
+) -> int:
+    """``CONTESTED``: the profiles of ``left`` without a valid ID that have a
+    candidate member pair, and those of member rows without a valid ID (a
+    member row with a broken ID is resolved to the person it belongs to, so
+    that the department records of that person and the row count as one
+    candidate). A reference with a valid ID is never compared with another
+    valid ID, so it has no competitors."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {CONTESTED} AS
+        SELECT * FROM {left} WHERE NOT id_ok AND (
+            unique_id IN (SELECT unique_id_l FROM {probabilistic.PAIRS}
+                          WHERE match_weight >= {min_weight})
+            OR unique_id IN (SELECT profile_id FROM {ref_feat} WHERE own_person IS NOT NULL))
+        ORDER BY unique_id"""
+    )
+    row = con.execute(f"SELECT count(*) FROM {CONTESTED}").fetchall()[0]
+    return int(row[0]) if row else 0
+
+
+def init(con: duckdb.DuckDBPyConnection) -> None:
+    """An empty competitor table (a run without contested profiles)."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {COMP_SRC} (
+            unique_id BIGINT, person_id VARCHAR, id_valid VARCHAR, id_src VARCHAR,
+            name_in VARCHAR, sex_in VARCHAR, birth_in DATE, district VARCHAR)"""
+    )
+
+
+def _neighbour_ids(con: duckdb.DuckDBPyConnection, right: str) -> None:
+    """``WKEYS(id)``: the valid IDs within one edit (a mistyped digit, an
+    adjacent swap) of a contested profile's ID body, and within two (two
+    mistyped digits, a swap plus a mistyped digit) for the profiles whose
+    nearest candidate member is two or three digits away (a competitor one
+    edit away would be closer than such a member anyway)."""
+    sub = "substr(b, 1, p) || CAST(d AS VARCHAR) || substr(b, p + 2)"
+    swp = "substr(b, 1, p) || substr(b, p + 2, 1) || substr(b, p + 1, 1) || substr(b, p + 3)"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {WKEYS} AS
+        WITH c AS (
+            SELECT DISTINCT c.id17 AS b, coalesce(min(hamming(c.id17, r.id17)), 17) IN (2, 3) AS far
+            FROM {CONTESTED} c
+            LEFT JOIN {probabilistic.PAIRS} p ON p.unique_id_l = c.unique_id
+            LEFT JOIN {right} r ON r.unique_id = p.unique_id_r
+            WHERE c.id17 IS NOT NULL GROUP BY c.id17
+        ), one AS (
+            SELECT {sub} AS b, far FROM c, range(17) r(p), range(10) s(d)
+            UNION ALL SELECT {swp}, far FROM c, range(16) r(p)
+        ), two AS (
+            SELECT DISTINCT b FROM one
+            UNION ALL SELECT {sub} FROM (SELECT DISTINCT b FROM one WHERE far), range(17) r(p),
+                range(10) s(d)
+        )
+        SELECT DISTINCT b || {features.id_check_sql("b")} AS id FROM two"""
+    )
+
+
+def collect_competitors(
+    con: duckdb.DuckDBPyConnection,
+    refs: list[PersonReference],
+    settings: LinkSettings,
+    names_table: str,
+    right: str,
+) -> int:
+    """``COMP_SRC``: one row per non-member person with a valid ID that may
+    compete with a member for a contested profile; returns their number.
+
+    ``names_table`` maps staged names (``name_in``) to folded ones: a
+    contested profile's folded name is looked up under every staged spelling
+    seen in this run. ``right`` is the members' feature table.
+    """
+    _neighbour_ids(con, right)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {NKEYS} AS
+        SELECT DISTINCT n.name_in AS name, c.birth FROM {CONTESTED} c
+        JOIN {names_table} n ON n.name = c.name
+        WHERE c.birth IS NOT NULL"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {COMP_SRC} (
+            pref INTEGER, extract VARCHAR, "row" BIGINT, id_valid VARCHAR, name_in VARCHAR,
+            sex_in VARCHAR, birth_in DATE, district VARCHAR)"""
+    )
+    for ref in refs:
+        if ref.extract == settings.anchor.extract:
+            continue
+        cols = table_columns(con, ref.extract)
+        idv = f"CAST(t.{q(ref.id_no)} AS VARCHAR)"
+        only = f"({ref.only_when})" if ref.only_when else "TRUE"
+        pref = 0 if ref.extract == settings.tf_name_source else 1
+        select = f"""{pref}, {lit(ref.extract)}, CAST(t._row AS BIGINT), {idv},
+            {col_or_null(cols, ref.name, "VARCHAR")}, {col_or_null(cols, ref.sex, "VARCHAR")},
+            {col_or_null(cols, ref.birth_date, "DATE")},
+            {col_or_null(cols, ref.district_code, "VARCHAR")}"""
+        mine = f"{idv} IS NOT NULL AND {only} AND {idv} NOT IN (SELECT person_id FROM {PERSON_IDS})"
+        con.execute(
+            f"""INSERT INTO {COMP_SRC} SELECT {select} FROM {q(ref.extract)} t
+            SEMI JOIN {WKEYS} w ON w.id = {idv} WHERE {mine}"""
+        )
+        if ref.name and ref.name in cols:
+            con.execute(
+                f"""INSERT INTO {COMP_SRC} SELECT {select} FROM {q(ref.extract)} t
+                SEMI JOIN {NKEYS} k
+                  ON k.name = CAST(t.{q(ref.name)} AS VARCHAR) AND k.birth = substr({idv}, 7, 8)
+                WHERE {mine}"""
+            )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {COMP_SRC} AS
+        SELECT -row_number() OVER (ORDER BY id_valid) AS unique_id, id_valid AS person_id,
+               id_valid, id_valid AS id_src, name_in, sex_in, birth_in, district
+        FROM {COMP_SRC}
+        QUALIFY row_number() OVER (PARTITION BY id_valid ORDER BY pref, extract, "row") = 1"""
+    )
+    row = con.execute(f"SELECT count(*) FROM {COMP_SRC}").fetchall()[0]
+    return int(row[0]) if row else 0
+
+
+def competitor_features(con: duckdb.DuckDBPyConnection, settings: LinkSettings) -> None:
+    """``COMP``: the competitors' comparison features (as the members')."""
+    features.build_names_table(con, f"SELECT DISTINCT name_in FROM {COMP_SRC}", COMP_NAMES)
+    sql = features.features_sql(
+        COMP_SRC,
+        birth_year_min=settings.birth_year_min,
+        birth_year_max=settings.birth_year_max,
+        names_table=COMP_NAMES,
+        id_valid_sql="TRUE",
+    )
+    cols = ", ".join(features.FEATURE_COLUMNS)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {COMP} AS
+        SELECT unique_id, {cols}, TRUE AS id_ok FROM ({sql}) ORDER BY unique_id"""
+    )
+
+
+def right_persons_sql() -> str:
+    """SQL: every scored right-hand record, member rows and competitors alike:
+    ``(unique_id, person_id, id_valid, is_member)``."""
+    return f"""SELECT member_row AS unique_id, person_id, id_valid, TRUE AS is_member
+        FROM {MEMBER_SRC}
+        UNION ALL
+        SELECT unique_id, person_id, id_valid, FALSE FROM {COMP_SRC}"""
+
+
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop this module's work tables."""
+    for t in WORK_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
