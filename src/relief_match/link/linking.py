@@ -9,11 +9,13 @@ table (:mod:`~relief_match.link.links_table`).
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
 import duckdb
 
+from relief_match.db import table_exists
 from relief_match.link import exact, population, probabilistic
 from relief_match.link.exact import UNRESOLVED
 from relief_match.link.links_table import write_links
@@ -41,6 +43,7 @@ from relief_match.link.prepare import (
 from relief_match.link.references import PersonReference
 from relief_match.link.reports import LinkReport, link_report
 from relief_match.link.settings import LinkSettings, load_settings
+from relief_match.sqlident import quote_ident as q
 
 #: The raw inputs of a reference's features: monthly extracts repeat them.
 _RAW_COLS = ("id_src", "name_in", "sex_in", "birth_in", "district", "id_ok")
@@ -145,7 +148,9 @@ def _competitor_pairs(
     """Score the contested profiles against the non-members who compete with
     their candidate members (:mod:`~relief_match.link.population`) and append
     those pairs to ``PAIRS``; returns the number of blocked pairs."""
-    n = population.contested_profiles(con, LEFT, REF_FEAT, min_weight)
+    # only a member whose own odds reach link.min_probability can be linked
+    p = settings.min_probability
+    n = population.contested_profiles(con, LEFT, REF_FEAT, PRIOR, math.log2(p / (1 - p)))
     counts_out["contested_profiles"] = n
     if not n:
         return 0
@@ -156,7 +161,14 @@ def _competitor_pairs(
     population.competitor_features(con, settings)
     extend_name_term_frequencies(con, population.COMP)
     n_pairs = probabilistic.predict_pairs(
-        con, population.CONTESTED, population.COMP, model, TF, min_weight, out=population.COMP_PAIRS
+        con,
+        population.CONTESTED,
+        population.COMP,
+        model,
+        TF,
+        min_weight,
+        out=population.COMP_PAIRS,
+        blocked=population.COMP_BLOCK,
     )
     con.execute(f"INSERT INTO {probabilistic.PAIRS} SELECT * FROM {population.COMP_PAIRS}")
     return n_pairs
@@ -210,8 +222,18 @@ def _build_prior(
     """log2-odds adjustment from the model's prior to each (extract, role)'s prior.
 
     share = (matched + k * s0) / (valid + k), k = 50 pseudo-references at the
-    model's share s0; prior = share / persons.
+    model's share s0; prior = share / persons for a member (``adj``), and
+    (1 - share) / non-members for a person who is not one (``adj_other``;
+    non-members: the rows of the population extract ``tf_name_source`` less
+    the members, at least as many as the members). A payment extract's
+    reference is then a member rather than a non-member with an equally close
+    ID; a hukou row is either.
     """
+    src = settings.tf_name_source
+    n_pop = 0
+    if src and table_exists(con, src):
+        n_pop = int(con.execute(f"SELECT count(*) FROM {q(src)}").fetchall()[0][0])
+    n_other = max(n_pop - n_persons, n_persons, 1)
     rows = []
     base = probabilistic.prior_logit2(model.lam)
     s0 = model.reference_member_share
@@ -221,7 +243,18 @@ def _build_prior(
         share = (c.matched + k * s0) / (c.valid + k) if per_extract else s0
         share = min(max(share, settings.prior_floor_share), settings.prior_ceiling_share)
         lam = min(share / max(n_persons, 1), 0.5)
-        rows.append((ex, role, probabilistic.prior_logit2(lam) - base))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {PRIOR} (extract VARCHAR, role VARCHAR, adj DOUBLE)")
+        lam_other = min((1.0 - share) / n_other, 0.5)
+        rows.append(
+            (
+                ex,
+                role,
+                probabilistic.prior_logit2(lam) - base,
+                probabilistic.prior_logit2(lam_other) - base,
+            )
+        )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {PRIOR}
+        (extract VARCHAR, role VARCHAR, adj DOUBLE, adj_other DOUBLE)"""
+    )
     if rows:
-        con.executemany(f"INSERT INTO {PRIOR} VALUES (?, ?, ?)", rows)
+        con.executemany(f"INSERT INTO {PRIOR} VALUES (?, ?, ?, ?)", rows)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import duckdb
 
 from relief_match.link import population, probabilistic
-from relief_match.link.exact import lit
+from relief_match.link.exact import MEMBER_SRC, lit
 from relief_match.link.prepare import CAND, CLOSE, OTHER, PRIOR, PROB, REF_FEAT
 from relief_match.link.settings import LinkSettings
 
@@ -35,17 +35,18 @@ def select_one_to_one(
     weight, number of candidates).
     """
     gammas = ", ".join(f"p.gamma_{c}" for c in gv)
+    adj = "CASE WHEN m.is_member THEN pr.adj ELSE pr.adj_other END"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {CAND} AS
         SELECT f.extract, f."row", f.role, f.own_person, m.person_id, m.unique_id AS member_row,
-               m.is_member, p.match_weight + pr.adj AS mw, {gammas}
+               m.is_member, p.match_weight + {adj} AS mw, {gammas}
         FROM {probabilistic.PAIRS} p
         JOIN {REF_FEAT} f ON f.profile_id = p.unique_id_l
         JOIN ({population.right_persons_sql()}) m ON m.unique_id = p.unique_id_r
         JOIN {PRIOR} pr ON pr.extract = f.extract AND pr.role = f.role
         WHERE (f.own_person IS NULL OR m.person_id <> f.own_person)
           AND NOT (f.id_ok AND m.id_valid IS NOT NULL)
-          AND p.match_weight + pr.adj >= {settings.min_candidate_weight}
+          AND p.match_weight + {adj} >= {settings.min_candidate_weight}
         QUALIFY row_number() OVER (
             PARTITION BY f.extract, f."row", f.role, m.person_id
             ORDER BY p.match_weight DESC, m.unique_id) = 1"""
@@ -83,7 +84,12 @@ def select_one_to_one(
     # step 2: every reference; candidates of one canonical person are one group
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {PROB} AS
-        WITH g AS (
+        WITH gm AS (
+            -- the member person of a group (a member row resolved to a non-member
+            -- person makes that person a member)
+            SELECT person_to AS grp, person_from AS member FROM _rm_link_canon
+            WHERE person_from IN (SELECT person_id FROM {MEMBER_SRC})
+        ), g AS (
             SELECT c.*, coalesce(k.person_to, c.person_id) AS grp
             FROM {CAND} c LEFT JOIN _rm_link_canon k ON k.person_from = c.person_id
         ), gb AS (
@@ -91,7 +97,7 @@ def select_one_to_one(
             FROM g
             QUALIFY row_number() OVER (
                 PARTITION BY extract, "row", role, grp
-                ORDER BY (person_id = grp) DESC, mw DESC, person_id) = 1
+                ORDER BY is_member DESC, (person_id = grp) DESC, mw DESC, person_id) = 1
         ), t AS (
             SELECT *, sum(pow(2.0, least(grp_mw, 1000))) OVER (PARTITION BY extract, "row", role) AS tot,
                    count(*) OVER (PARTITION BY extract, "row", role) AS n_candidates
@@ -104,7 +110,18 @@ def select_one_to_one(
             QUALIFY row_number() OVER (PARTITION BY extract, "row", role
                                        ORDER BY grp_mw DESC, grp) = 1
         )
-        SELECT *, 1 / (1 + pow(2.0, -w)) AS p FROM w
+        , wm AS (
+            -- a member row's own person is not another member of its group
+            SELECT w.*, (SELECT min(gm.member) FROM gm WHERE gm.grp = w.grp
+                         AND gm.member IS DISTINCT FROM w.own_person) AS gm_member
+            FROM w
+        )
+        SELECT wm.* EXCLUDE (gm_member) REPLACE (
+                   CASE WHEN is_member THEN person_id ELSE coalesce(gm_member, person_id) END
+                       AS person_id,
+                   is_member OR gm_member IS NOT NULL AS is_member),
+               1 / (1 + pow(2.0, -w)) AS p
+        FROM wm
         WHERE 1 / (1 + pow(2.0, -w)) >= {settings.min_probability}
            OR (n_candidates > 1 AND 1 / (1 + pow(2.0, -grp_mw)) >= {settings.min_probability})"""
     )

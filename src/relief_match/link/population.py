@@ -39,8 +39,9 @@ COMP_SRC = "_rm_link_comp_src"
 COMP_NAMES = "_rm_link_comp_names"
 COMP = "_rm_link_comp"
 COMP_PAIRS = "_rm_link_comp_pairs"
+COMP_BLOCK = "_rm_link_comp_block"
 
-WORK_TABLES = (CONTESTED, WKEYS, NKEYS, COMP_SRC, COMP_NAMES, COMP, COMP_PAIRS)
+WORK_TABLES = (CONTESTED, WKEYS, NKEYS, COMP_SRC, COMP_NAMES, COMP, COMP_PAIRS, COMP_BLOCK)
 
 
 def near_id_sql(l17: str, r17: str) -> str:
@@ -55,21 +56,27 @@ def near_id_sql(l17: str, r17: str) -> str:
 
 
 def contested_profiles(
-    con: duckdb.DuckDBPyConnection, left: str, ref_feat: str, min_weight: float
+    con: duckdb.DuckDBPyConnection, left: str, ref_feat: str, prior: str, min_weight: float
 ) -> int:
-    """``CONTESTED``: the profiles of ``left`` without a valid ID that have a
-    candidate member pair, and those of member rows without a valid ID (a
-    member row with a broken ID is resolved to the person it belongs to, so
-    that the department records of that person and the row count as one
-    candidate). A reference with a valid ID is never compared with another
-    valid ID, so it has no competitors."""
+    """``CONTESTED``: the profiles of ``left`` without a valid ID whose best
+    member pair reaches ``min_weight`` with its reference's prior adjustment
+    (``prior``: only such a member could be linked, so only there do rivals
+    matter), and those of member rows without a valid ID (a member row with a
+    broken ID is resolved to the person it belongs to, so that the department
+    records of that person and the row count as one candidate). A reference
+    with a valid ID is never compared with another valid ID, so it has no
+    competitors."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {CONTESTED} AS
-        SELECT * FROM {left} WHERE NOT id_ok AND (
-            unique_id IN (SELECT unique_id_l FROM {probabilistic.PAIRS}
-                          WHERE match_weight >= {min_weight})
-            OR unique_id IN (SELECT profile_id FROM {ref_feat} WHERE own_person IS NOT NULL))
-        ORDER BY unique_id"""
+        WITH adj AS (
+            SELECT f.profile_id, max(pr.adj) AS adj, bool_or(f.own_person IS NOT NULL) AS anchor
+            FROM {ref_feat} f JOIN {prior} pr USING (extract, role) GROUP BY f.profile_id
+        )
+        SELECT l.* FROM {left} l JOIN adj a ON a.profile_id = l.unique_id
+        WHERE NOT l.id_ok AND (a.anchor OR l.unique_id IN (
+            SELECT unique_id_l FROM {probabilistic.PAIRS} p
+            WHERE p.unique_id_l = l.unique_id AND p.match_weight + a.adj >= {min_weight}))
+        ORDER BY l.unique_id"""
     )
     row = con.execute(f"SELECT count(*) FROM {CONTESTED}").fetchall()[0]
     return int(row[0]) if row else 0
@@ -84,31 +91,57 @@ def init(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+#: GB 11643 weights of the 17 body digits, and the check character by sum mod 11.
+_W = "[7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]"
+_CHECK = "'10X98765432'"
+
+
+def _digit(b: str, p: str) -> str:
+    return f"CAST(substr({b}, {p} + 1, 1) AS INTEGER)"
+
+
 def _neighbour_ids(con: duckdb.DuckDBPyConnection, right: str) -> None:
-    """``WKEYS(id)``: the valid IDs within one edit (a mistyped digit, an
+    """``WKEYS(id, profile)``: the valid IDs within one edit (a mistyped digit, an
     adjacent swap) of a contested profile's ID body, and within two (two
     mistyped digits, a swap plus a mistyped digit) for the profiles whose
-    nearest candidate member is two or three digits away (a competitor one
-    edit away would be closer than such a member anyway)."""
-    sub = "substr(b, 1, p) || CAST(d AS VARCHAR) || substr(b, p + 2)"
-    swp = "substr(b, 1, p) || substr(b, p + 2, 1) || substr(b, p + 1, 1) || substr(b, p + 3)"
+    nearest plausible candidate member (match weight >= 0) is two edits
+    away (a competitor one edit away would be closer than such a
+    member anyway). The check character
+    follows from the body's weighted sum, updated per edit."""
+    w = f"{_W}[p + 1]"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {WKEYS} AS
         WITH c AS (
-            SELECT DISTINCT c.id17 AS b, coalesce(min(hamming(c.id17, r.id17)), 17) IN (2, 3) AS far
+            SELECT c.unique_id AS profile, c.id17 AS b,
+                   coalesce(min(damerau_levenshtein(c.id17, r.id17)), 17) = 2 AS far
             FROM {CONTESTED} c
-            LEFT JOIN {probabilistic.PAIRS} p ON p.unique_id_l = c.unique_id
+            LEFT JOIN {probabilistic.PAIRS} p
+                ON p.unique_id_l = c.unique_id AND p.match_weight >= 0
             LEFT JOIN {right} r ON r.unique_id = p.unique_id_r
-            WHERE c.id17 IS NOT NULL GROUP BY c.id17
+            WHERE c.id17 IS NOT NULL GROUP BY c.unique_id, c.id17
+        ), c0 AS (
+            SELECT profile, b, far, list_sum([{_digit("b", "p")} * {w} FOR p IN range(17)]) AS s FROM c
         ), one AS (
-            SELECT {sub} AS b, far FROM c, range(17) r(p), range(10) s(d)
-            UNION ALL SELECT {swp}, far FROM c, range(16) r(p)
+            SELECT profile, substr(b, 1, p) || CAST(d AS VARCHAR) || substr(b, p + 2) AS b, far, p,
+                   s + {w} * (d - {_digit("b", "p")}) AS s, FALSE AS swapped
+            FROM c0, range(17) r(p), range(10) t(d)
+            UNION ALL
+            SELECT profile,
+                   substr(b, 1, p) || substr(b, p + 2, 1) || substr(b, p + 1, 1) || substr(b, p + 3),
+                   far, p, s + ({w} - {_W}[p + 2]) * ({_digit("b", "p + 1")} - {_digit("b", "p")}),
+                   TRUE
+            FROM c0, range(16) r(p)
         ), two AS (
-            SELECT DISTINCT b FROM one
-            UNION ALL SELECT {sub} FROM (SELECT DISTINCT b FROM one WHERE far), range(17) r(p),
-                range(10) s(d)
+            SELECT profile, b, s FROM one
+            UNION ALL
+            SELECT o.profile, substr(o.b, 1, q) || CAST(d AS VARCHAR) || substr(o.b, q + 2),
+                   o.s + {_W}[q + 1] * (d - {_digit("o.b", "q")})
+            FROM (SELECT * FROM one WHERE far) o, range(17) r(q), range(10) t(d)
+            WHERE o.swapped OR q > o.p
         )
-        SELECT DISTINCT b || {features.id_check_sql("b")} AS id FROM two"""
+        SELECT DISTINCT b || substr({_CHECK}, CAST(1 + ((s % 11) + 11) % 11 AS BIGINT), 1) AS id,
+            profile
+        FROM two"""
     )
 
 
@@ -120,7 +153,8 @@ def collect_competitors(
     right: str,
 ) -> int:
     """``COMP_SRC``: one row per non-member person with a valid ID that may
-    compete with a member for a contested profile; returns their number.
+    compete with a member for a contested profile, and ``COMP_BLOCK``: the
+    (profile, competitor) pairs to score. Returns the number of competitors.
 
     ``names_table`` maps staged names (``name_in``) to folded ones: a
     contested profile's folded name is looked up under every staged spelling
@@ -129,14 +163,14 @@ def collect_competitors(
     _neighbour_ids(con, right)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {NKEYS} AS
-        SELECT DISTINCT n.name_in AS name, c.birth FROM {CONTESTED} c
+        SELECT DISTINCT n.name_in AS name, c.birth, c.unique_id AS profile FROM {CONTESTED} c
         JOIN {names_table} n ON n.name = c.name
         WHERE c.birth IS NOT NULL"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {COMP_SRC} (
-            pref INTEGER, extract VARCHAR, "row" BIGINT, id_valid VARCHAR, name_in VARCHAR,
-            sex_in VARCHAR, birth_in DATE, district VARCHAR)"""
+            profile BIGINT, pref INTEGER, extract VARCHAR, "row" BIGINT, id_valid VARCHAR,
+            name_in VARCHAR, sex_in VARCHAR, birth_in DATE, district VARCHAR)"""
     )
     for ref in refs:
         if ref.extract == settings.anchor.extract:
@@ -151,22 +185,32 @@ def collect_competitors(
             {col_or_null(cols, ref.district_code, "VARCHAR")}"""
         mine = f"{idv} IS NOT NULL AND {only} AND {idv} NOT IN (SELECT person_id FROM {PERSON_IDS})"
         con.execute(
-            f"""INSERT INTO {COMP_SRC} SELECT {select} FROM {q(ref.extract)} t
-            SEMI JOIN {WKEYS} w ON w.id = {idv} WHERE {mine}"""
+            f"""INSERT INTO {COMP_SRC} SELECT w.profile, {select} FROM {q(ref.extract)} t
+            JOIN {WKEYS} w ON w.id = {idv} WHERE {mine}"""
         )
         if ref.name and ref.name in cols:
             con.execute(
-                f"""INSERT INTO {COMP_SRC} SELECT {select} FROM {q(ref.extract)} t
-                SEMI JOIN {NKEYS} k
+                f"""INSERT INTO {COMP_SRC} SELECT k.profile, {select} FROM {q(ref.extract)} t
+                JOIN {NKEYS} k
                   ON k.name = CAST(t.{q(ref.name)} AS VARCHAR) AND k.birth = substr({idv}, 7, 8)
                 WHERE {mine}"""
             )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {COMP_BLOCK} AS
+        SELECT DISTINCT profile, id_valid FROM {COMP_SRC}"""
+    )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {COMP_SRC} AS
         SELECT -row_number() OVER (ORDER BY id_valid) AS unique_id, id_valid AS person_id,
                id_valid, id_valid AS id_src, name_in, sex_in, birth_in, district
         FROM {COMP_SRC}
         QUALIFY row_number() OVER (PARTITION BY id_valid ORDER BY pref, extract, "row") = 1"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {COMP_BLOCK} AS
+        SELECT b.profile AS unique_id_l, c.unique_id AS unique_id_r
+        FROM {COMP_BLOCK} b JOIN {COMP_SRC} c USING (id_valid)
+        ORDER BY 1, 2"""
     )
     row = con.execute(f"SELECT count(*) FROM {COMP_SRC}").fetchall()[0]
     return int(row[0]) if row else 0

@@ -107,14 +107,27 @@ def predict_pairs(
     tf_table: str | None,
     min_weight: float,
     out: str = PAIRS,
+    blocked: str | None = None,
 ) -> int:
     """Score blocked pairs between ``left`` (references) and ``right`` (persons).
 
     Creates ``out(unique_id_l, unique_id_r, match_weight, gamma_*)`` (default
     ``_rm_link_pairs``) holding the pairs with a model match weight of at
     least ``min_weight`` and returns the number of blocked candidate pairs.
+    With ``blocked``, a table ``(unique_id_l, unique_id_r)`` of the pairs to
+    score, the blocking rules are not run.
     """
-    n_blocked = _block_rule_by_rule(con, left, right, model.splink, tf_table)
+    if blocked is None:
+        n_blocked = _block_rule_by_rule(con, left, right, model.splink, tf_table)
+    else:
+        # Splink's own join keys: '<dataset>-__-<unique_id>', the datasets in name order
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {BLOCKED} AS
+            SELECT '0' AS match_key, '{MEMBERS}-__-' || CAST(unique_id_r AS VARCHAR) AS join_key_l,
+                   '{REFS}-__-' || CAST(unique_id_l AS VARCHAR) AS join_key_r
+            FROM {blocked}"""
+        )
+        n_blocked = int(con.execute(f"SELECT count(*) FROM {BLOCKED}").fetchall()[0][0])
     db_api, linker = _make_linker(con, left, right, model.splink, tf_table)
     try:
         linker.table_management.register_blocked_pairs_for_predict(
