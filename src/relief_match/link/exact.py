@@ -25,6 +25,7 @@ UNRESOLVED = "_rm_link_unresolved"
 KEYS = "_rm_link_keys"
 NBKEYS = "_rm_link_nb_keys"
 HITS = "_rm_link_hits"
+LEGACY = "_rm_link_legacy"
 
 
 def lit(value: str) -> str:
@@ -188,7 +189,7 @@ def write_persons(con: duckdb.DuckDBPyConnection, member_features: str) -> int:
 
 
 def init_route_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the (empty) exact-link and unresolved-reference work tables."""
+    """Create the (empty) exact-link, unresolved-reference and legacy-ID work tables."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {EXACT} (
             extract VARCHAR, "row" BIGINT, role VARCHAR, person_id VARCHAR, route VARCHAR)"""
@@ -198,6 +199,31 @@ def init_route_tables(con: duckdb.DuckDBPyConnection) -> None:
             extract VARCHAR, "row" BIGINT, role VARCHAR, own_person VARCHAR, id_ok BOOLEAN,
             id_src VARCHAR, name_in VARCHAR, sex_in VARCHAR, birth_in DATE, district VARCHAR)"""
     )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {LEGACY} AS SELECT * FROM {UNRESOLVED} LIMIT 0")
+
+
+def queue_unknown_legacy_ids(
+    con: duckdb.DuckDBPyConnection, population: PersonReference | None
+) -> int:
+    """Queue the legacy 15-digit IDs whose 18-digit upgrade belongs to nobody
+    (no member, nobody in the ``population`` extract) for the probabilistic
+    route, as invalid IDs: a mistyped legacy number still upgrades to a valid
+    18-digit one, with a check digit computed from the typo. Only the 17-digit
+    body is kept (the legacy number had no check digit to compare). Returns
+    the number of references queued."""
+    nobody = "TRUE"
+    if population is not None and table_exists(con, population.extract):
+        # probe the (large) population with the (few) legacy IDs
+        pid = f"CAST(h.{q(population.id_no)} AS VARCHAR)"
+        nobody = f"""id_src NOT IN (SELECT {pid} FROM {q(population.extract)} h
+                                   SEMI JOIN {LEGACY} g ON g.id_src = {pid})"""
+    before = int(con.execute(f"SELECT count(*) FROM {UNRESOLVED}").fetchall()[0][0])
+    con.execute(
+        f"""INSERT INTO {UNRESOLVED}
+        SELECT * REPLACE (substr(id_src, 1, 17) AS id_src) FROM {LEGACY} WHERE {nobody}"""
+    )
+    after = int(con.execute(f"SELECT count(*) FROM {UNRESOLVED}").fetchall()[0][0])
+    return after - before
 
 
 def route_reference(
@@ -302,6 +328,18 @@ def route_reference(
                   AND t._row NOT IN (SELECT "row" FROM {HITS})"""
             )
         n_near = _n_queued()
+        raw = f"{idc}_raw"
+        if status and raw in cols:
+            # a legacy 15-digit number whose upgrade is no member's: possibly
+            # mistyped (see queue_unknown_legacy_ids)
+            con.execute(
+                f"""INSERT INTO {LEGACY}
+                SELECT {ex}, CAST(t._row AS BIGINT), {role}, NULL, FALSE, {idv}, {rest}
+                FROM {tbl} t
+                WHERE {status} = 'repaired' AND {only}
+                  AND length(regexp_replace(CAST(t.{q(raw)} AS VARCHAR), '[^0-9]', '', 'g')) = 15
+                  AND t._row NOT IN (SELECT "row" FROM {HITS})"""
+            )
         con.execute(f"DROP TABLE IF EXISTS {HITS}")
         own = "CAST(NULL AS VARCHAR)"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from relief_match.db import table_exists
-from relief_match.link import exact, population, probabilistic
+from relief_match.link import exact, idnear, population, probabilistic
 from relief_match.link.exact import UNRESOLVED
 from relief_match.link.links_table import write_links
 from relief_match.link.model_file import LoadedModel, load_model
@@ -25,6 +25,7 @@ from relief_match.link.prepare import (
     FEATURE_COLS,
     LEFT,
     NAMES,
+    NEAR,
     PRIOR,
     RAW,
     RAW_FEAT,
@@ -104,7 +105,10 @@ def run_linking(
         row = con.execute(f"SELECT coalesce(max(adj), 0) FROM {PRIOR}").fetchall()[0]
         max_adj = float(row[0]) if row else 0.0
         min_weight = settings.min_candidate_weight - max(max_adj, 0.0)
-        n_pairs = probabilistic.predict_pairs(con, LEFT, RIGHT, model, TF, min_weight=min_weight)
+        idnear.near_id_pairs(con, LEFT, RIGHT, NEAR)
+        n_pairs = probabilistic.predict_pairs(
+            con, LEFT, RIGHT, model, TF, min_weight=min_weight, pairs=NEAR
+        )
         lap("predict")
         n_pairs += _competitor_pairs(con, refs, settings, model, min_weight, counts_out)
         lap("competitors")
@@ -168,7 +172,8 @@ def _competitor_pairs(
         TF,
         min_weight,
         out=population.COMP_PAIRS,
-        blocked=population.COMP_BLOCK,
+        pairs=population.COMP_BLOCK,
+        use_rules=False,
     )
     con.execute(f"INSERT INTO {probabilistic.PAIRS} SELECT * FROM {population.COMP_PAIRS}")
     return n_pairs
@@ -191,7 +196,7 @@ def _reference_profiles(con: duckdb.DuckDBPyConnection, settings: LinkSettings) 
         RAW_FEAT,
         settings,
         f"""raw_id, {FEATURE_COLS}, id_ok,
-            dense_rank() OVER (ORDER BY id17, name, birth, sex, district, id_ok) AS profile_id""",
+            dense_rank() OVER (ORDER BY {FEATURE_COLS}, id_ok) AS profile_id""",
         "id_ok",
     )
     con.execute(

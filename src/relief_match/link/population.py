@@ -44,17 +44,6 @@ COMP_BLOCK = "_rm_link_comp_block"
 WORK_TABLES = (CONTESTED, WKEYS, NKEYS, COMP_SRC, COMP_NAMES, COMP, COMP_PAIRS, COMP_BLOCK)
 
 
-def near_id_sql(l17: str, r17: str) -> str:
-    """SQL: two 17-digit bodies within two mistyped digits, or one adjacent swap
-    plus one mistyped digit (position-wise counts, no edit distance)."""
-    swap = (
-        f"list_bool_or([substr({l17}, i, 1) = substr({r17}, i + 1, 1) "
-        f"AND substr({l17}, i + 1, 1) = substr({r17}, i, 1) "
-        f"AND substr({l17}, i, 1) <> substr({l17}, i + 1, 1) FOR i IN range(1, 17)])"
-    )
-    return f"(hamming({l17}, {r17}) <= 2 OR (hamming({l17}, {r17}) = 3 AND {swap}))"
-
-
 def contested_profiles(
     con: duckdb.DuckDBPyConnection, left: str, ref_feat: str, prior: str, min_weight: float
 ) -> int:

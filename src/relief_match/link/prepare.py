@@ -27,6 +27,7 @@ PRIOR = "_rm_link_prior"
 CAND = "_rm_link_cand"
 PROB = "_rm_link_prob"
 CLOSE = "_rm_link_close"
+NEAR = "_rm_link_near"
 OTHER = "_rm_link_other"
 TRAIN_LEFT = "_rm_link_train_left"
 TRAIN_LEFT_U = "_rm_link_train_left_u"
@@ -46,6 +47,7 @@ _WORK_TABLES = (
     CAND,
     PROB,
     CLOSE,
+    NEAR,
     OTHER,
     TRAIN_LEFT,
     TRAIN_LEFT_U,
@@ -56,6 +58,7 @@ _WORK_TABLES = (
     exact.PERSON_IDS,
     exact.KEYS,
     exact.NBKEYS,
+    exact.LEGACY,
     probabilistic.PAIRS,
     training_data.TRAIN_SRC,
     *population.WORK_TABLES,
@@ -111,6 +114,8 @@ def members_and_id_routes(
         counts[(ref.extract, ref.role)] = exact.route_reference(
             con, ref, is_anchor=ref.extract == settings.anchor.extract
         )
+    population_ref = next((r for r in refs if r.extract == settings.tf_name_source), None)
+    exact.queue_unknown_legacy_ids(con, population_ref)
     return n_member_rows, counts
 
 

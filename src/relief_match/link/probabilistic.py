@@ -107,27 +107,38 @@ def predict_pairs(
     tf_table: str | None,
     min_weight: float,
     out: str = PAIRS,
-    blocked: str | None = None,
+    pairs: str | None = None,
+    *,
+    use_rules: bool = True,
 ) -> int:
     """Score blocked pairs between ``left`` (references) and ``right`` (persons).
 
     Creates ``out(unique_id_l, unique_id_r, match_weight, gamma_*)`` (default
     ``_rm_link_pairs``) holding the pairs with a model match weight of at
     least ``min_weight`` and returns the number of blocked candidate pairs.
-    With ``blocked``, a table ``(unique_id_l, unique_id_r)`` of the pairs to
-    score, the blocking rules are not run.
+    ``pairs``, a table ``(unique_id_l, unique_id_r)``, adds pairs found
+    outside Splink's blocking rules; with ``use_rules=False`` only those are
+    scored.
     """
-    if blocked is None:
-        n_blocked = _block_rule_by_rule(con, left, right, model.splink, tf_table)
+    if use_rules:
+        _block_rule_by_rule(con, left, right, model.splink, tf_table)
     else:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {BLOCKED}"
+            " (match_key VARCHAR, join_key_l VARCHAR, join_key_r VARCHAR)"
+        )
+    if pairs is not None:
         # Splink's own join keys: '<dataset>-__-<unique_id>', the datasets in name order
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {BLOCKED} AS
-            SELECT '0' AS match_key, '{MEMBERS}-__-' || CAST(unique_id_r AS VARCHAR) AS join_key_l,
-                   '{REFS}-__-' || CAST(unique_id_l AS VARCHAR) AS join_key_r
-            FROM {blocked}"""
+            f"""INSERT INTO {BLOCKED}
+            SELECT 'pairs', k_l, k_r FROM (
+                SELECT '{MEMBERS}-__-' || CAST(unique_id_r AS VARCHAR) AS k_l,
+                       '{REFS}-__-' || CAST(unique_id_l AS VARCHAR) AS k_r
+                FROM {pairs}) p
+            WHERE NOT EXISTS (SELECT 1 FROM {BLOCKED} b
+                              WHERE b.join_key_l = p.k_l AND b.join_key_r = p.k_r)"""
         )
-        n_blocked = int(con.execute(f"SELECT count(*) FROM {BLOCKED}").fetchall()[0][0])
+    n_blocked = int(con.execute(f"SELECT count(*) FROM {BLOCKED}").fetchall()[0][0])
     db_api, linker = _make_linker(con, left, right, model.splink, tf_table)
     try:
         linker.table_management.register_blocked_pairs_for_predict(
