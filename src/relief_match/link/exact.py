@@ -28,6 +28,22 @@ HITS = "_rm_link_hits"
 LEGACY = "_rm_link_legacy"
 
 
+def legacy_body_sql(cols: set[str], idc: str, clean: str) -> str:
+    """SQL: the cleaned ID of extract row ``t``, cut to its 17-digit body when
+    it was delivered as a legacy 15-digit number (whose check character the
+    upgrade computed from the digits as typed, so it says nothing)."""
+    raw = f"{idc}_raw"
+    if raw not in cols:
+        return clean
+    return f"""(CASE WHEN {is_legacy_sql(f"t.{q(raw)}")} THEN substr({clean}, 1, 17)
+                ELSE {clean} END)"""
+
+
+def is_legacy_sql(raw: str) -> str:
+    """SQL: the delivered ID ``raw`` has 15 digits (a legacy number)."""
+    return f"length(regexp_replace(CAST({raw} AS VARCHAR), '[^0-9]', '', 'g')) = 15"
+
+
 def lit(value: str) -> str:
     """Quote an SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
@@ -58,7 +74,10 @@ class RefCounts:
 
 
 def build_members(
-    con: duckdb.DuckDBPyConnection, anchor: AnchorSpec, member_ref: PersonReference | None
+    con: duckdb.DuckDBPyConnection,
+    anchor: AnchorSpec,
+    member_ref: PersonReference | None,
+    population: PersonReference | None = None,
 ) -> int:
     """Create ``_rm_persons``, ``_rm_member_person`` and the member feature source.
 
@@ -104,7 +123,7 @@ def build_members(
                 coalesce(CAST(t.{q(idc)} AS VARCHAR), 'M' || CAST(t._row AS VARCHAR)) AS person_id,
                 {hh} AS household_id,
                 CAST(t.{q(idc)} AS VARCHAR) AS id_valid,
-                coalesce(CAST(t.{q(idc)} AS VARCHAR), {clean}) AS id_src,
+                coalesce(CAST(t.{q(idc)} AS VARCHAR), {legacy_body_sql(cols, idc, clean)}) AS id_src,
                 {col_or_null(cols, ref.name, "VARCHAR")} AS name_in,
                 {col_or_null(cols, ref.sex, "VARCHAR")} AS sex_in,
                 {col_or_null(cols, ref.birth_date, "DATE")} AS birth_in,
@@ -112,6 +131,7 @@ def build_members(
             FROM {q(ref.extract)} t {join}
             ORDER BY member_row"""
         )
+    _unknown_legacy_members(con, ref, population)
     con.execute(
         f"""CREATE OR REPLACE TABLE _rm_member_person AS
         SELECT member_row, person_id, household_id, person_id AS resolved_person_id
@@ -159,6 +179,34 @@ def build_members(
     )
     row = con.execute(f"SELECT count(*) FROM {MEMBER_SRC}").fetchall()[0]
     return int(row[0]) if row else 0
+
+
+def _unknown_legacy_members(
+    con: duckdb.DuckDBPyConnection, ref: PersonReference, population: PersonReference | None
+) -> None:
+    """A member row delivered with a legacy 15-digit ID whose upgrade is nobody's
+    (no other member row's, nobody's in ``population``) is possibly mistyped:
+    it becomes its own person ``M<_row>`` with an invalid ID (its 17-digit
+    body), to be resolved like any member row with a broken ID."""
+    raw = f"{ref.id_no}_raw"
+    if not table_exists(con, ref.extract) or raw not in table_columns(con, ref.extract):
+        return
+    others = f"""SELECT id_valid FROM {MEMBER_SRC} o
+        WHERE o.id_valid = m.id_valid AND o.member_row <> m.member_row"""
+    known = "FALSE"
+    if population is not None and table_exists(con, population.extract):
+        pid = f"CAST(h.{q(population.id_no)} AS VARCHAR)"
+        known = f"""m.id_valid IN (SELECT {pid} FROM {q(population.extract)} h
+                                   SEMI JOIN {MEMBER_SRC} g ON g.id_valid = {pid})"""
+    con.execute(
+        f"""UPDATE {MEMBER_SRC} m
+        SET person_id = 'M' || CAST(m.member_row AS VARCHAR), id_valid = NULL,
+            id_src = substr(m.id_src, 1, 17)
+        FROM {q(ref.extract)} t
+        WHERE t._row = m.member_row AND m.id_valid IS NOT NULL
+          AND {is_legacy_sql(f"t.{q(raw)}")}
+          AND NOT EXISTS ({others}) AND NOT ({known})"""
+    )
 
 
 def write_persons(con: duckdb.DuckDBPyConnection, member_features: str) -> int:
@@ -210,7 +258,8 @@ def queue_unknown_legacy_ids(
     route, as invalid IDs: a mistyped legacy number still upgrades to a valid
     18-digit one, with a check digit computed from the typo. Only the 17-digit
     body is kept (the legacy number had no check digit to compare). Returns
-    the number of references queued."""
+    the number of references queued. ``LEGACY`` keeps them: their upgraded
+    numbers are nobody's, so they make no person either."""
     nobody = "TRUE"
     if population is not None and table_exists(con, population.extract):
         # probe the (large) population with the (few) legacy IDs
@@ -218,9 +267,10 @@ def queue_unknown_legacy_ids(
         nobody = f"""id_src NOT IN (SELECT {pid} FROM {q(population.extract)} h
                                    SEMI JOIN {LEGACY} g ON g.id_src = {pid})"""
     before = int(con.execute(f"SELECT count(*) FROM {UNRESOLVED}").fetchall()[0][0])
+    con.execute(f"DELETE FROM {LEGACY} WHERE NOT ({nobody})")
     con.execute(
         f"""INSERT INTO {UNRESOLVED}
-        SELECT * REPLACE (substr(id_src, 1, 17) AS id_src) FROM {LEGACY} WHERE {nobody}"""
+        SELECT * REPLACE (substr(id_src, 1, 17) AS id_src) FROM {LEGACY}"""
     )
     after = int(con.execute(f"SELECT count(*) FROM {UNRESOLVED}").fetchall()[0][0])
     return after - before
@@ -337,17 +387,21 @@ def route_reference(
                 SELECT {ex}, CAST(t._row AS BIGINT), {role}, NULL, FALSE, {idv}, {rest}
                 FROM {tbl} t
                 WHERE {status} = 'repaired' AND {only}
-                  AND length(regexp_replace(CAST(t.{q(raw)} AS VARCHAR), '[^0-9]', '', 'g')) = 15
+                  AND {is_legacy_sql(f"t.{q(raw)}")}
                   AND t._row NOT IN (SELECT "row" FROM {HITS})"""
             )
         con.execute(f"DROP TABLE IF EXISTS {HITS}")
         own = "CAST(NULL AS VARCHAR)"
 
+    if is_anchor:
+        # member rows whose legacy ID is nobody's are invalid too (build_members)
+        unresolved_cond = f"""({unresolved_cond} OR t._row IN (
+            SELECT member_row FROM {MEMBER_SRC} WHERE id_valid IS NULL))"""
     clean = f"t.{q(idc + '_clean')}" if f"{idc}_clean" in cols else "CAST(NULL AS VARCHAR)"
     con.execute(
         f"""INSERT INTO {UNRESOLVED}
-        SELECT {ex}, CAST(t._row AS BIGINT), {role}, {own}, FALSE, CAST({clean} AS VARCHAR),
-            {rest}
+        SELECT {ex}, CAST(t._row AS BIGINT), {role}, {own}, FALSE,
+            CAST({legacy_body_sql(cols, idc, clean)} AS VARCHAR), {rest}
         FROM {tbl} t WHERE {unresolved_cond} AND {only}"""
     )
     n_unres = _n_queued() - n_near

@@ -23,6 +23,7 @@ FEATURE_COLUMNS = (
     "chk",
     "name",
     "name_py",
+    "name_pyt",
     "name_key",
     "birth",
     "birth_rec",
@@ -47,6 +48,7 @@ def build_names_table(
     columns: dict[str, list[str | None]] = {"name_in": list(names), "name": folded}
     if pinyin:
         columns["name_py"] = [name_pinyin(f) for f in folded]
+        columns["name_pyt"] = [name_pinyin(f, tones=True) for f in folded]
     frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
     con.register("_rm_link_names_frame", frame)
     try:
@@ -124,6 +126,7 @@ def features_sql(
              THEN substr(c.id_src, 18, 1) END AS chk,
         n.name AS name,
         n.name_py AS name_py,
+        n.name_pyt AS name_pyt,
         -- the folded name's characters in order, without middle dots: equal for
         -- swapped given-name characters and a dropped or extra dot
         array_to_string(list_sort(str_split(replace(n.name, '·', ''), '')), '') AS name_key,

@@ -152,9 +152,11 @@ def _competitor_pairs(
     """Score the contested profiles against the non-members who compete with
     their candidate members (:mod:`~relief_match.link.population`) and append
     those pairs to ``PAIRS``; returns the number of blocked pairs."""
-    # only a member whose own odds reach link.min_probability can be linked
+    # only a member whose own odds reach link.min_probability (against someone
+    # outside the delivery) can be linked
     p = settings.min_probability
-    n = population.contested_profiles(con, LEFT, REF_FEAT, PRIOR, math.log2(p / (1 - p)))
+    least = math.log2(p / (1 - p) * settings.outside_population_odds)
+    n = population.contested_profiles(con, LEFT, REF_FEAT, PRIOR, least)
     counts_out["contested_profiles"] = n
     if not n:
         return 0

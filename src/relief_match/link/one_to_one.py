@@ -39,7 +39,8 @@ def select_one_to_one(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {CAND} AS
         SELECT f.extract, f."row", f.role, f.own_person, m.person_id, m.unique_id AS member_row,
-               m.is_member, p.match_weight + {adj} AS mw, {gammas}
+               m.is_member, f.profile_id IN (SELECT unique_id FROM {population.CONTESTED}) AS searched,
+               p.match_weight + {adj} AS mw, {gammas}
         FROM {probabilistic.PAIRS} p
         JOIN {REF_FEAT} f ON f.profile_id = p.unique_id_l
         JOIN ({population.right_persons_sql()}) m ON m.unique_id = p.unique_id_r
@@ -52,6 +53,7 @@ def select_one_to_one(
             ORDER BY p.match_weight DESC, m.unique_id) = 1"""
     )
     renorm = "TRUE" if settings.renormalise else "FALSE"
+    resid = float(settings.outside_population_odds)
     anchor = settings.anchor
     # step 1: member rows without a valid ID that are confidently another person
     # (enrolled twice); their persons are grouped with that person below.
@@ -100,12 +102,16 @@ def select_one_to_one(
                 ORDER BY is_member DESC, (person_id = grp) DESC, mw DESC, person_id) = 1
         ), t AS (
             SELECT *, sum(pow(2.0, least(grp_mw, 1000))) OVER (PARTITION BY extract, "row", role) AS tot,
-                   count(*) OVER (PARTITION BY extract, "row", role) AS n_candidates
+                   count(*) OVER (PARTITION BY extract, "row", role) AS n_candidates,
+                   -- the odds that the record is someone else: anyone (1), or, when
+                   -- the whole population was searched for rivals, someone the
+                   -- delivery does not know
+                   CASE WHEN searched THEN {resid} ELSE 1.0 END AS resid
             FROM gb
         ), w AS (
             SELECT *, CASE WHEN {renorm}
-                           THEN grp_mw - log2(1 + tot - pow(2.0, least(grp_mw, 1000)))
-                           ELSE grp_mw END AS w
+                           THEN grp_mw - log2(resid + tot - pow(2.0, least(grp_mw, 1000)))
+                           ELSE grp_mw - log2(resid) END AS w
             FROM t
             QUALIFY row_number() OVER (PARTITION BY extract, "row", role
                                        ORDER BY grp_mw DESC, grp) = 1
@@ -116,14 +122,15 @@ def select_one_to_one(
                          AND gm.member IS DISTINCT FROM w.own_person) AS gm_member
             FROM w
         )
-        SELECT wm.* EXCLUDE (gm_member) REPLACE (
+        SELECT wm.* EXCLUDE (gm_member, resid) REPLACE (
                    CASE WHEN is_member THEN person_id ELSE coalesce(gm_member, person_id) END
                        AS person_id,
                    is_member OR gm_member IS NOT NULL AS is_member),
                1 / (1 + pow(2.0, -w)) AS p
         FROM wm
         WHERE 1 / (1 + pow(2.0, -w)) >= {settings.min_probability}
-           OR (n_candidates > 1 AND 1 / (1 + pow(2.0, -grp_mw)) >= {settings.min_probability})"""
+           OR (n_candidates > 1
+               AND 1 / (1 + resid * pow(2.0, -grp_mw)) >= {settings.min_probability})"""
     )
     # too close to call: the best alone would be linked, its rivals make it
     # uncertain; no link

@@ -27,7 +27,7 @@ from __future__ import annotations
 import duckdb
 
 from relief_match.link import features, probabilistic
-from relief_match.link.exact import MEMBER_SRC, PERSON_IDS, col_or_null, lit, table_columns
+from relief_match.link.exact import LEGACY, MEMBER_SRC, PERSON_IDS, col_or_null, lit, table_columns
 from relief_match.link.references import PersonReference
 from relief_match.link.settings import LinkSettings
 from relief_match.sqlident import quote_ident as q
@@ -72,7 +72,8 @@ def contested_profiles(
 
 
 def init(con: duckdb.DuckDBPyConnection) -> None:
-    """An empty competitor table (a run without contested profiles)."""
+    """Empty contested-profile and competitor tables (a run without contested profiles)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {CONTESTED} (unique_id BIGINT)")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {COMP_SRC} (
             unique_id BIGINT, person_id VARCHAR, id_valid VARCHAR, id_src VARCHAR,
@@ -172,7 +173,11 @@ def collect_competitors(
             {col_or_null(cols, ref.name, "VARCHAR")}, {col_or_null(cols, ref.sex, "VARCHAR")},
             {col_or_null(cols, ref.birth_date, "DATE")},
             {col_or_null(cols, ref.district_code, "VARCHAR")}"""
-        mine = f"{idv} IS NOT NULL AND {only} AND {idv} NOT IN (SELECT person_id FROM {PERSON_IDS})"
+        # members are no competitors; nor are the upgrades of mistyped legacy
+        # numbers (nobody's, exact.queue_unknown_legacy_ids)
+        mine = f"""{idv} IS NOT NULL AND {only}
+            AND {idv} NOT IN (SELECT person_id FROM {PERSON_IDS})
+            AND {idv} NOT IN (SELECT id_src FROM {LEGACY})"""
         con.execute(
             f"""INSERT INTO {COMP_SRC} SELECT w.profile, {select} FROM {q(ref.extract)} t
             JOIN {WKEYS} w ON w.id = {idv} WHERE {mine}"""

@@ -107,14 +107,14 @@ def members_and_id_routes(
 
     Returns the number of member rows and the counts per (extract, role).
     """
-    n_member_rows = exact.build_members(con, settings.anchor, anchor_ref)
+    population_ref = next((r for r in refs if r.extract == settings.tf_name_source), None)
+    n_member_rows = exact.build_members(con, settings.anchor, anchor_ref, population_ref)
     exact.init_route_tables(con)
     counts: dict[tuple[str, str], exact.RefCounts] = {}
     for ref in refs:
         counts[(ref.extract, ref.role)] = exact.route_reference(
             con, ref, is_anchor=ref.extract == settings.anchor.extract
         )
-    population_ref = next((r for r in refs if r.extract == settings.tf_name_source), None)
     exact.queue_unknown_legacy_ids(con, population_ref)
     return n_member_rows, counts
 

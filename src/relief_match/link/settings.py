@@ -90,6 +90,7 @@ class LinkSettings:
     prior_floor_share: float
     prior_ceiling_share: float
     renormalise: bool
+    outside_population_odds: float
     tf_name_source: str | None
     tf_minimum_u: float
     birth_year_min: int
@@ -168,6 +169,9 @@ def load_settings(path: Path) -> LinkSettings:
     min_p = float(link.get("min_probability", 0.9))
     if not 0.0 < min_p < 1.0:
         raise ValueError(f"{path}: link.min_probability must be in (0, 1)")
+    odds = float(link.get("outside_population_odds", 1.0))
+    if not 0.0 < odds <= 1.0:
+        raise ValueError(f"{path}: link.outside_population_odds must be in (0, 1]")
     mode = str(prior.get("mode", "per_extract"))
     if mode not in {"per_extract", "model"}:
         raise ValueError(f"{path}: link.prior.mode must be per_extract or model")
@@ -178,6 +182,7 @@ def load_settings(path: Path) -> LinkSettings:
         prior_floor_share=float(prior.get("floor_share", 1e-4)),
         prior_ceiling_share=float(prior.get("ceiling_share", 0.99)),
         renormalise=str(link.get("competing_candidates", "renormalise")) == "renormalise",
+        outside_population_odds=odds,
         tf_name_source=tf.get("name_source_extract"),
         tf_minimum_u=float(tf.get("minimum_u", 1e-6)),
         birth_year_min=int(feats.get("birth_year_min", 1900)),

@@ -158,12 +158,14 @@ def transpose_digits(id_no: str, rng: np.random.Generator) -> str:
 
 def mistype_two_digits(id_no: str, rng: np.random.Generator) -> str:
     """Change two different digits of positions 6..16; the check character then fails."""
-    p1, p2 = (int(x) for x in rng.choice(np.arange(6, 17), size=2, replace=False))
-    out = list(id_no)
-    for pos in (p1, p2):
-        out[pos] = str((int(out[pos]) + int(rng.integers(1, 10))) % 10)
-    s = "".join(out)
-    return s if not id_is_valid(s) else mistype_digit(s, rng)
+    while True:
+        p1, p2 = (int(x) for x in rng.choice(np.arange(6, 17), size=2, replace=False))
+        out = list(id_no)
+        for pos in (p1, p2):
+            out[pos] = str((int(out[pos]) + int(rng.integers(1, 10))) % 10)
+        s = "".join(out)
+        if not id_is_valid(s):  # (one in eleven still passes the check: draw again)
+            return s
 
 
 def legacy_with_typo(id_no: str, rng: np.random.Generator) -> str | None:
