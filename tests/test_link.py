@@ -555,7 +555,14 @@ def test_shipped_model_records_splink_and_text_data() -> None:
 def test_settings_load_and_threshold() -> None:
     s = load_settings(SETTINGS)
     assert s.min_probability == 0.9
-    assert [c.name for c in s.comparisons] == ["id_birth", "name", "sex", "district"]
+    assert [c.name for c in s.comparisons] == [
+        "id_birth",
+        "birth_record",
+        "name",
+        "sex",
+        "district",
+    ]
+    assert 0 < s.outside_population_odds <= 1
     assert len(s.blocking_rules) >= 7
 
 

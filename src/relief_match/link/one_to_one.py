@@ -145,6 +145,13 @@ def select_one_to_one(
     )
     con.execute(f"DELETE FROM {PROB} WHERE p < {settings.min_probability} OR NOT is_member")
     con.execute(
+        f"""CREATE OR REPLACE TABLE {UNDECIDED} AS
+        SELECT extract, "row", role, person_id, is_member,
+               CAST(round(p, 6) AS DOUBLE) AS match_probability,
+               CAST(round(w, 4) AS DOUBLE) AS match_weight, n_candidates
+        FROM {CLOSE} ORDER BY extract, "row", role"""
+    )
+    con.execute(
         f"""UPDATE _rm_member_person mp SET resolved_person_id = p.person_id
         FROM {PROB} p
         WHERE p.extract = {lit(anchor.extract)} AND p.role = {lit(anchor.role)}
