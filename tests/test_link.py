@@ -701,8 +701,9 @@ def test_train_linker_writes_model_out_and_counts_agreement(tmp_path: Path) -> N
     doc = json.loads(model.read_text(encoding="utf-8"))
     for comp in doc["splink_settings"]["comparisons"]:
         for lv in comp["comparison_levels"]:
-            if comp["output_column_name"] == "name" and "u_probability" in lv:
-                lv["m_probability"] = lv["u_probability"]  # the current model ignores names
+            if comp["output_column_name"] != "id_birth" and "u_probability" in lv:
+                # the current model ignores names, sex, district and record birth dates
+                lv["m_probability"] = lv["u_probability"]
     model.write_text(json.dumps(doc), encoding="utf-8")
     env = {"RELIEF_MATCH_RULES_DIR": str(rules), "RELIEF_MATCH_AS_OF": "2026-11-28"}
     runner = CliRunner()
