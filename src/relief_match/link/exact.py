@@ -26,6 +26,7 @@ KEYS = "_rm_link_keys"
 NBKEYS = "_rm_link_nb_keys"
 HITS = "_rm_link_hits"
 LEGACY = "_rm_link_legacy"
+TAIL = "_rm_link_tail"
 
 
 def legacy_body_sql(cols: set[str], idc: str, clean: str) -> str:
@@ -303,10 +304,10 @@ def route_reference(
     ex, role = lit(spec.extract), lit(spec.role)
     tbl = q(spec.extract)
     idv = f"CAST(t.{q(idc)} AS VARCHAR)"
-    rest = f"""{col_or_null(cols, spec.name, "VARCHAR")},
-                {col_or_null(cols, spec.sex, "VARCHAR")},
-                {col_or_null(cols, spec.birth_date, "DATE")},
-                {col_or_null(cols, spec.district_code, "VARCHAR")}"""
+    rest = f"""{col_or_null(cols, spec.name, "VARCHAR")} AS name_in,
+                {col_or_null(cols, spec.sex, "VARCHAR")} AS sex_in,
+                {col_or_null(cols, spec.birth_date, "DATE")} AS birth_in,
+                {col_or_null(cols, spec.district_code, "VARCHAR")} AS district"""
 
     n_rows, n_valid = (
         int(x)
@@ -378,32 +379,40 @@ def route_reference(
                   AND t._row NOT IN (SELECT "row" FROM {HITS})"""
             )
         n_near = _n_queued()
-        raw = f"{idc}_raw"
-        if status and raw in cols:
-            # a legacy 15-digit number whose upgrade is no member's: possibly
-            # mistyped (see queue_unknown_legacy_ids)
-            con.execute(
-                f"""INSERT INTO {LEGACY}
-                SELECT {ex}, CAST(t._row AS BIGINT), {role}, NULL, FALSE, {idv}, {rest}
-                FROM {tbl} t
-                WHERE {status} = 'repaired' AND {only}
-                  AND {is_legacy_sql(f"t.{q(raw)}")}
-                  AND t._row NOT IN (SELECT "row" FROM {HITS})"""
-            )
-        con.execute(f"DROP TABLE IF EXISTS {HITS}")
         own = "CAST(NULL AS VARCHAR)"
 
     if is_anchor:
         # member rows whose legacy ID is nobody's are invalid too (build_members)
         unresolved_cond = f"""({unresolved_cond} OR t._row IN (
             SELECT member_row FROM {MEMBER_SRC} WHERE id_valid IS NULL))"""
+    # a legacy 15-digit number whose upgrade is no member's is possibly
+    # mistyped (queue_unknown_legacy_ids); found in the same scan
+    raw = f"{idc}_raw"
+    legacy = (
+        f"({status} = 'repaired' AND {is_legacy_sql(f't.{q(raw)}')})"
+        if status and raw in cols and not is_anchor
+        else "FALSE"
+    )
     clean = f"t.{q(idc + '_clean')}" if f"{idc}_clean" in cols else "CAST(NULL AS VARCHAR)"
     con.execute(
-        f"""INSERT INTO {UNRESOLVED}
-        SELECT {ex}, CAST(t._row AS BIGINT), {role}, {own}, FALSE,
-            CAST({legacy_body_sql(cols, idc, clean)} AS VARCHAR), {rest}
-        FROM {tbl} t WHERE {unresolved_cond} AND {only}"""
+        f"""CREATE OR REPLACE TEMP TABLE {TAIL} AS
+        SELECT {ex} AS extract, CAST(t._row AS BIGINT) AS "row", {role} AS role,
+            {own} AS own_person, FALSE AS id_ok,
+            CAST({legacy_body_sql(cols, idc, clean)} AS VARCHAR) AS id_src, {rest},
+            {legacy} AS legacy, {idv} AS id_valid
+        FROM {tbl} t WHERE ({unresolved_cond} OR {legacy}) AND {only}"""
     )
+    con.execute(
+        f"INSERT INTO {UNRESOLVED} SELECT * EXCLUDE (legacy, id_valid) FROM {TAIL} WHERE NOT legacy"
+    )
+    if legacy != "FALSE":
+        con.execute(
+            f"""INSERT INTO {LEGACY}
+            SELECT * EXCLUDE (legacy, id_valid) REPLACE (id_valid AS id_src) FROM {TAIL}
+            WHERE legacy AND "row" NOT IN (SELECT "row" FROM {HITS})"""
+        )
+    for t in (TAIL, HITS):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
     n_unres = _n_queued() - n_near
     return RefCounts(
         rows=n_rows, valid=n_valid, matched=n_matched, unresolved=n_unres, near_miss=n_near

@@ -7,9 +7,11 @@ unresolved reference against every person known to the delivery would cost a
 Python fold per distinct population name and millions of pairs, so the
 non-members are brought in only where they matter: for the *contested*
 profiles, those that have at least one candidate member. Their competitors are
-the persons with a valid ID in any delivered reference (the hukou registry
-holds everyone with a hukou in the city; other extracts add persons who only
-appear there) who
+the persons with a valid ID in the delivered references of
+``link.competitor_extracts`` (the hukou registry holds everyone with a hukou
+in the city; other extracts add persons who only appear there; monthly
+payment streams, whose people are in the hukou registry or are recipients,
+are left out by default as scanning them costs most) who
 
 - have an ID within two mistyped digits, or one adjacent swap plus one
   mistyped digit, of the profile's (blocked by masked windows of the ID, see
@@ -162,8 +164,11 @@ def collect_competitors(
             profile BIGINT, pref INTEGER, extract VARCHAR, "row" BIGINT, id_valid VARCHAR,
             name_in VARCHAR, sex_in VARCHAR, birth_in DATE, district VARCHAR)"""
     )
+    wanted = settings.competitor_extracts
     for ref in refs:
-        if ref.extract == settings.anchor.extract:
+        if ref.extract == settings.anchor.extract or (
+            wanted is not None and ref.extract not in wanted
+        ):
             continue
         cols = table_columns(con, ref.extract)
         idv = f"CAST(t.{q(ref.id_no)} AS VARCHAR)"

@@ -91,6 +91,7 @@ class LinkSettings:
     prior_ceiling_share: float
     renormalise: bool
     outside_population_odds: float
+    competitor_extracts: tuple[str, ...] | None
     tf_name_source: str | None
     tf_minimum_u: float
     birth_year_min: int
@@ -169,6 +170,9 @@ def load_settings(path: Path) -> LinkSettings:
     min_p = float(link.get("min_probability", 0.9))
     if not 0.0 < min_p < 1.0:
         raise ValueError(f"{path}: link.min_probability must be in (0, 1)")
+    comp_ex = link.get("competitor_extracts")
+    if comp_ex is not None and not isinstance(comp_ex, list):
+        raise ValueError(f"{path}: link.competitor_extracts must be a list of extracts")
     odds = float(link.get("outside_population_odds", 1.0))
     if not 0.0 < odds <= 1.0:
         raise ValueError(f"{path}: link.outside_population_odds must be in (0, 1]")
@@ -183,6 +187,7 @@ def load_settings(path: Path) -> LinkSettings:
         prior_ceiling_share=float(prior.get("ceiling_share", 0.99)),
         renormalise=str(link.get("competing_candidates", "renormalise")) == "renormalise",
         outside_population_odds=odds,
+        competitor_extracts=(tuple(str(e) for e in comp_ex) if isinstance(comp_ex, list) else None),
         tf_name_source=tf.get("name_source_extract"),
         tf_minimum_u=float(tf.get("minimum_u", 1e-6)),
         birth_year_min=int(feats.get("birth_year_min", 1900)),
