@@ -13,8 +13,9 @@ import pytest
 
 from relief_match.ingest.normalize import normalize_name
 from relief_match.link import PersonReference, load_settings
+from relief_match.link.features import build_names_table, features_sql
 from relief_match.link.prepare import TF, build_name_term_frequencies
-from relief_match.text import fold_name
+from relief_match.text import fold_name, name_pinyin
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = ROOT / "rules" / "linkage" / "settings.yaml"
@@ -76,3 +77,28 @@ def test_a_name_shared_by_half_the_population_gets_its_true_frequency() -> None:
     assert tf[fold_name(pop[501])] == pytest.approx(1 / 1000)
     # a name nobody in the population has counts as one
     assert tf["王?明"] == pytest.approx(1 / 1000)
+
+
+def test_pinyin_with_tones_tells_apart_what_toneless_pinyin_does_not() -> None:
+    assert name_pinyin("王伟", tones=True) == name_pinyin("王玮", tones=True) == "wang2wei3"
+    assert name_pinyin("王伟") == name_pinyin("王维")
+    assert name_pinyin("王伟", tones=True) != name_pinyin("王维", tones=True)
+
+
+def test_swapped_given_names_and_a_dropped_dot_share_their_characters() -> None:
+    con = duckdb.connect()
+    names = ["何建华", "何华建", "何建", "阿依古丽·买买提", "阿依古丽买买提"]
+    con.execute(
+        "CREATE TABLE src AS SELECT * FROM (VALUES "
+        + ", ".join(f"('{n}')" for n in names)
+        + ") t(name_in)"
+    )
+    con.execute(
+        """CREATE TABLE s AS SELECT NULL::VARCHAR AS id_src, name_in, NULL::VARCHAR AS sex_in,
+           NULL::DATE AS birth_in, NULL::VARCHAR AS district FROM src"""
+    )
+    build_names_table(con, "SELECT name_in FROM src", "n")
+    sql = features_sql("s", birth_year_min=1900, birth_year_max=2100, names_table="n")
+    keys = dict(con.execute(f"SELECT name, name_key FROM ({sql})").fetchall())
+    assert keys["何建华"] == keys["何华建"] != keys["何建"]
+    assert keys["阿依古丽·买买提"] == keys["阿依古丽买买提"]

@@ -146,24 +146,22 @@ class _CharMap(dict[int, str | None]):
         return value
 
 
-def _py_char(ch: str) -> str | None:
-    if ch == "\u00b7" or ch in DOT_CHARS or ch.isspace():
-        return None
-    if ch.isascii():
-        return ch.lower()
-    return char_pinyin(ch)
+def _name_char(pinyin: Any) -> Any:
+    """What a name character becomes in its pinyin: nothing for a middle dot
+    or a space, itself lower-cased when ASCII, else ``pinyin(ch)``."""
+
+    def one(ch: str) -> str | None:
+        if ch == "\u00b7" or ch in DOT_CHARS or ch.isspace():
+            return None
+        if ch.isascii():
+            return ch.lower()
+        return str(pinyin(ch))
+
+    return one
 
 
-def _pyt_char(ch: str) -> str | None:
-    if ch == "\u00b7" or ch in DOT_CHARS or ch.isspace():
-        return None
-    if ch.isascii():
-        return ch.lower()
-    return char_pinyin_tone(ch)
-
-
-_PY_MAP = _CharMap(_py_char)
-_PYT_MAP = _CharMap(_pyt_char)
+_PY_MAP = _CharMap(_name_char(char_pinyin))
+_PYT_MAP = _CharMap(_name_char(char_pinyin_tone))
 
 
 def is_pinyin_name(name: str) -> bool:
