@@ -35,16 +35,8 @@ HOUSEHOLD_LEVEL = ("PAID_AFTER_EXIT", "OVERPAID", "REAL_ESTATE", "INCOME_OVER_ST
 #: The link difficulties always reported, in this order; any other difficulty
 #: of the key's planted cases follows (a key from a newer generator).
 DIFFICULTIES = (
-    "clean",
-    "messy_id",
-    "fuzzy_typo",
-    "fuzzy_transposed",
-    "fuzzy_no_id",
-    "traditional",
-    "two_typos",
-    "legacy_typo",
-    "name_swapped",
-    "name_homophone",
+    *("clean", "messy_id", "fuzzy_typo", "fuzzy_transposed", "fuzzy_no_id", "traditional"),
+    *("two_typos", "legacy_typo", "name_swapped", "name_homophone"),
 )
 
 _ZH = {

@@ -210,33 +210,6 @@ def _unknown_legacy_members(
     )
 
 
-def write_persons(con: duckdb.DuckDBPyConnection, member_features: str) -> int:
-    """Create ``_rm_persons`` from the member feature table; returns its row count.
-
-    Name, sex, birth date and district come from the person's first member row
-    (lowest ``_row``); sex and birth date fall back to the ID's.
-    """
-    con.execute(
-        f"""CREATE OR REPLACE TABLE _rm_persons AS
-        WITH m AS (
-            SELECT s.member_row, s.person_id, s.household_id, s.id_valid, s.name_in,
-                   f.sex, f.birth, f.district,
-                   row_number() OVER (PARTITION BY s.person_id ORDER BY s.member_row) AS rn
-            FROM {MEMBER_SRC} s JOIN {member_features} f ON f.unique_id = s.member_row
-        )
-        SELECT person_id,
-            any_value(id_valid) FILTER (WHERE rn = 1) AS id_no,
-            any_value(name_in) FILTER (WHERE rn = 1) AS name,
-            any_value(sex) FILTER (WHERE rn = 1) AS sex,
-            CAST(try_strptime(any_value(birth) FILTER (WHERE rn = 1), '%Y%m%d') AS DATE) AS birth_date,
-            any_value(district) FILTER (WHERE rn = 1) AS district_code,
-            count(DISTINCT household_id) AS n_households
-        FROM m GROUP BY person_id ORDER BY person_id"""
-    )
-    row = con.execute("SELECT count(*) FROM _rm_persons").fetchall()[0]
-    return int(row[0]) if row else 0
-
-
 def init_route_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the (empty) exact-link, unresolved-reference and legacy-ID work tables."""
     con.execute(
