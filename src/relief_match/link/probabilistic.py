@@ -242,6 +242,7 @@ def train(
     trained["probability_two_random_records_match"] = lam
     trained["linker_uid"] = "relief_match"
     branches = {(c.name, lv.label): lv.branch for c in settings.comparisons for lv in c.levels}
+    neutral = {(c.name, lv.label) for c in settings.comparisons for lv in c.levels if lv.neutral}
     for comp in trained["comparisons"]:
         levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
         for key, floor in (
@@ -256,6 +257,9 @@ def train(
             for lv, v in zip(levels, vals, strict=True):
                 lv[key] = v / total
         _balance_branches(comp, levels, branches)
+        for lv in levels:
+            if (str(comp["output_column_name"]), str(lv["label_for_charts"])) in neutral:
+                lv["m_probability"] = lv["u_probability"]
         for lv in levels:
             for key in ("m_probability", "u_probability"):
                 lv[key] = round(lv[key], 12)

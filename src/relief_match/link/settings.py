@@ -30,6 +30,9 @@ class LevelSpec:
     agrees: bool = False
     tf_column: str | None = None
     branch: str | None = None
+    #: agreement at this level repeats what another comparison already
+    #: counted: training sets its m to its u (weight 0)
+    neutral: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,11 @@ class LinkSettings:
         payload: list[Any] = [
             [
                 c.name,
-                [[lv.label, lv.sql, lv.is_null, lv.tf_column, lv.branch] for lv in c.levels],
+                [
+                    [lv.label, lv.sql, lv.is_null, lv.tf_column, lv.branch]
+                    + (["neutral"] if lv.neutral else [])
+                    for lv in c.levels
+                ],
             ]
             for c in self.comparisons
         ]
@@ -137,6 +144,7 @@ def load_settings(path: Path) -> LinkSettings:
                 agrees=bool(lv.get("agrees", False)),
                 tf_column=lv.get("tf_column"),
                 branch=lv.get("branch"),
+                neutral=bool(lv.get("neutral", False)),
             )
             for lv in c["levels"]
         )
