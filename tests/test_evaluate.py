@@ -197,4 +197,5 @@ def test_generated_city_scores_perfectly_with_its_own_planted_cases(tmp_path: Pa
     assert all(a.accuracy == 1.0 for a in rep.amounts)
     assert {d.difficulty for d in rep.recall_by_difficulty if d.planted} == {
         "clean", "messy_id", "fuzzy_typo", "fuzzy_transposed", "fuzzy_no_id", "traditional",
+        "two_typos", "legacy_typo", "name_swapped", "name_homophone",
     }  # fmt: skip

@@ -555,7 +555,14 @@ def test_shipped_model_records_splink_and_text_data() -> None:
 def test_settings_load_and_threshold() -> None:
     s = load_settings(SETTINGS)
     assert s.min_probability == 0.9
-    assert [c.name for c in s.comparisons] == ["id_birth", "name", "sex", "district"]
+    assert [c.name for c in s.comparisons] == [
+        "id_birth",
+        "birth_record",
+        "name",
+        "sex",
+        "district",
+    ]
+    assert 0 < s.outside_population_odds <= 1
     assert len(s.blocking_rules) >= 7
 
 
@@ -694,8 +701,9 @@ def test_train_linker_writes_model_out_and_counts_agreement(tmp_path: Path) -> N
     doc = json.loads(model.read_text(encoding="utf-8"))
     for comp in doc["splink_settings"]["comparisons"]:
         for lv in comp["comparison_levels"]:
-            if comp["output_column_name"] == "name" and "u_probability" in lv:
-                lv["m_probability"] = lv["u_probability"]  # the current model ignores names
+            if comp["output_column_name"] != "id_birth" and "u_probability" in lv:
+                # the current model ignores names, sex, district and record birth dates
+                lv["m_probability"] = lv["u_probability"]
     model.write_text(json.dumps(doc), encoding="utf-8")
     env = {"RELIEF_MATCH_RULES_DIR": str(rules), "RELIEF_MATCH_AS_OF": "2026-11-28"}
     runner = CliRunner()

@@ -61,7 +61,17 @@ def test_every_check_has_planted_cases(city: Path) -> None:
 def test_person_checks_cover_every_link_difficulty(city: Path) -> None:
     planted = _cases(city).filter(pl.col("kind") == "planted")
     vehicle = set(planted.filter(pl.col("rule_id") == "VEHICLE")["link_difficulty"].to_list())
-    assert vehicle == {"clean", "messy_id", "fuzzy_typo", "fuzzy_transposed", "traditional"}
+    assert vehicle == {
+        "clean",
+        "messy_id",
+        "fuzzy_typo",
+        "fuzzy_transposed",
+        "traditional",
+        "two_typos",
+        "legacy_typo",
+        "name_swapped",
+        "name_homophone",
+    }
     deceased = set(planted.filter(pl.col("rule_id") == "DECEASED")["link_difficulty"].to_list())
     assert "fuzzy_no_id" in deceased
 
@@ -69,7 +79,7 @@ def test_person_checks_cover_every_link_difficulty(city: Path) -> None:
 def test_every_decoy_kind_exists(city: Path) -> None:
     decoys = _cases(city).filter(pl.col("kind") == "decoy")
     kinds = {n.split(";")[0].removeprefix("near_miss=") for n in decoys["note"].to_list()}
-    assert kinds == {"namesake", *DECOY_KINDS}
+    assert kinds == {"namesake", "namesake_id_typo", *DECOY_KINDS}
 
 
 def test_all_17_extracts_are_written(city: Path) -> None:
@@ -230,7 +240,7 @@ def test_single_format_deliveries(tmp_path: Path) -> None:
     # only the deliberate link-difficulty damage of planted cases remains
     assert set(defects["defect"].to_list()) <= {
         "id_15digit", "id_fullwidth", "id_lower_x", "id_space", "id_hyphen",
-        "id_typo", "id_transposed", "id_empty", "name_traditional",
+        "id_typo", "id_transposed", "id_empty", "name_traditional", "name_homophone",
     }  # fmt: skip
 
 

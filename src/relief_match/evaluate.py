@@ -32,7 +32,12 @@ import polars as pl
 from relief_match.privacy import mask_id_no
 
 HOUSEHOLD_LEVEL = ("PAID_AFTER_EXIT", "OVERPAID", "REAL_ESTATE", "INCOME_OVER_STANDARD")
-DIFFICULTIES = ("clean", "messy_id", "fuzzy_typo", "fuzzy_transposed", "fuzzy_no_id", "traditional")
+#: The link difficulties always reported, in this order; any other difficulty
+#: of the key's planted cases follows (a key from a newer generator).
+DIFFICULTIES = (
+    *("clean", "messy_id", "fuzzy_typo", "fuzzy_transposed", "fuzzy_no_id", "traditional"),
+    *("two_typos", "legacy_typo", "name_swapped", "name_homophone"),
+)
 
 _ZH = {
     "排名": "rank",
@@ -351,7 +356,8 @@ def evaluate(key_dir: Path, flags_path: Path) -> EvalReport:
         flags.height,
     )
     diffs = []
-    for difficulty in DIFFICULTIES:
+    planted_diffs = {r["link_difficulty"] for r in planted_rows if r["link_difficulty"]}
+    for difficulty in (*DIFFICULTIES, *sorted(planted_diffs - set(DIFFICULTIES))):
         rows = [r for r in planted_rows if r["link_difficulty"] == difficulty]
         found = sum(1 for r in rows if r["case_id"] in matched)
         diffs.append(DifficultyRecall(difficulty, len(rows), found, _ratio(found, len(rows))))

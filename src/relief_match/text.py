@@ -123,6 +123,16 @@ def char_pinyin(ch: str) -> str:
     return "".join(out).lower() if out else ch
 
 
+@lru_cache(maxsize=65536)
+def char_pinyin_tone(ch: str) -> str:
+    """Lower-case pinyin of one character with its tone as a digit (``wei3``;
+    the character itself when it has none)."""
+    from pypinyin import Style, lazy_pinyin
+
+    out = lazy_pinyin(ch, style=Style.TONE3, errors="default", neutral_tone_with_five=True)
+    return "".join(out).lower() if out else ch
+
+
 class _CharMap(dict[int, str | None]):
     """A ``str.translate`` table that computes (and keeps) unseen characters."""
 
@@ -136,15 +146,22 @@ class _CharMap(dict[int, str | None]):
         return value
 
 
-def _py_char(ch: str) -> str | None:
-    if ch == "\u00b7" or ch in DOT_CHARS or ch.isspace():
-        return None
-    if ch.isascii():
-        return ch.lower()
-    return char_pinyin(ch)
+def _name_char(pinyin: Any) -> Any:
+    """What a name character becomes in its pinyin: nothing for a middle dot
+    or a space, itself lower-cased when ASCII, else ``pinyin(ch)``."""
+
+    def one(ch: str) -> str | None:
+        if ch == "\u00b7" or ch in DOT_CHARS or ch.isspace():
+            return None
+        if ch.isascii():
+            return ch.lower()
+        return str(pinyin(ch))
+
+    return one
 
 
-_PY_MAP = _CharMap(_py_char)
+_PY_MAP = _CharMap(_name_char(char_pinyin))
+_PYT_MAP = _CharMap(_name_char(char_pinyin_tone))
 
 
 def is_pinyin_name(name: str) -> bool:
@@ -172,12 +189,13 @@ def fold_name(name: str | None) -> str | None:
     return _UNREADABLE_RE.sub("?", s)
 
 
-def name_pinyin(name: str | None) -> str | None:
-    """Toneless pinyin of a name, lower case, no separators.
+def name_pinyin(name: str | None, *, tones: bool = False) -> str | None:
+    """Pinyin of a name, lower case, no separators; toneless unless ``tones``.
 
-    ``'王伟'`` -> ``'wangwei'``, ``'Wang Wei'`` -> ``'wangwei'``. Characters
-    without pinyin (``?``, ``*``, digits) are kept, so that ``王?`` never equals
-    ``王伟`` in pinyin. Middle dots are dropped.
+    ``'王伟'`` -> ``'wangwei'`` (``'wang2wei3'`` with tones), ``'Wang Wei'`` ->
+    ``'wangwei'`` (a name written in pinyin has no tones either way).
+    Characters without pinyin (``?``, ``*``, digits) are kept, so that ``王?``
+    never equals ``王伟`` in pinyin. Middle dots are dropped.
     """
     if name is None:
         return None
@@ -187,7 +205,7 @@ def name_pinyin(name: str | None) -> str | None:
     if is_pinyin_name(s):
         letters = re.sub(r"[^A-Za-z]", "", s).lower()
         return letters or None
-    return s.translate(_PY_MAP) or None
+    return s.translate(_PYT_MAP if tones else _PY_MAP) or None
 
 
 def data_fingerprint() -> str:

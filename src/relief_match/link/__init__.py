@@ -2,14 +2,18 @@
 
 Route 1 (``exact`` / ``repaired_id``) joins valid normalised IDs in DuckDB;
 route 2 (``probabilistic``) scores references whose ID is missing or invalid
-with a trained Splink model; each reference links to at most one person.
-Writes ``_rm_persons``, ``_rm_member_person`` and ``_rm_links`` (design.md §4).
+with a trained Splink model against the members and the non-members who
+compete with them (resolve against everyone); each reference links to at most
+one person, and only when its best person is a member. Writes
+``_rm_persons``, ``_rm_member_person``, ``_rm_links`` and
+``_rm_link_undecided`` (design.md §4).
 
 Modules: ``linking`` (run_linking), ``training`` (train_linker), ``prepare``
-(the steps both share), ``exact`` (ID routes), ``features``,
-``probabilistic`` (Splink), ``model_file`` (model.json), ``one_to_one``,
-``links_table`` (_rm_links, links.parquet), ``reports``, ``settings``,
-``references``, ``layout``.
+(the steps both share), ``exact`` (ID routes), ``features``, ``idnear``
+(blocking for IDs with two errors), ``population`` (the non-member
+competitors), ``probabilistic`` (Splink), ``model_file`` (model.json),
+``one_to_one``, ``links_table`` (_rm_links, links.parquet), ``reports``,
+``settings``, ``references``, ``layout``.
 
 Example:
     >>> from relief_match.link import PersonReference, run_linking

@@ -25,6 +25,24 @@ UNRESOLVED = "_rm_link_unresolved"
 KEYS = "_rm_link_keys"
 NBKEYS = "_rm_link_nb_keys"
 HITS = "_rm_link_hits"
+LEGACY = "_rm_link_legacy"
+TAIL = "_rm_link_tail"
+
+
+def legacy_body_sql(cols: set[str], idc: str, clean: str) -> str:
+    """SQL: the cleaned ID of extract row ``t``, cut to its 17-digit body when
+    it was delivered as a legacy 15-digit number (whose check character the
+    upgrade computed from the digits as typed, so it says nothing)."""
+    raw = f"{idc}_raw"
+    if raw not in cols:
+        return clean
+    return f"""(CASE WHEN {is_legacy_sql(f"t.{q(raw)}")} THEN substr({clean}, 1, 17)
+                ELSE {clean} END)"""
+
+
+def is_legacy_sql(raw: str) -> str:
+    """SQL: the delivered ID ``raw`` has 15 digits (a legacy number)."""
+    return f"length(regexp_replace(CAST({raw} AS VARCHAR), '[^0-9]', '', 'g')) = 15"
 
 
 def lit(value: str) -> str:
@@ -57,7 +75,10 @@ class RefCounts:
 
 
 def build_members(
-    con: duckdb.DuckDBPyConnection, anchor: AnchorSpec, member_ref: PersonReference | None
+    con: duckdb.DuckDBPyConnection,
+    anchor: AnchorSpec,
+    member_ref: PersonReference | None,
+    population: PersonReference | None = None,
 ) -> int:
     """Create ``_rm_persons``, ``_rm_member_person`` and the member feature source.
 
@@ -103,7 +124,7 @@ def build_members(
                 coalesce(CAST(t.{q(idc)} AS VARCHAR), 'M' || CAST(t._row AS VARCHAR)) AS person_id,
                 {hh} AS household_id,
                 CAST(t.{q(idc)} AS VARCHAR) AS id_valid,
-                coalesce(CAST(t.{q(idc)} AS VARCHAR), {clean}) AS id_src,
+                coalesce(CAST(t.{q(idc)} AS VARCHAR), {legacy_body_sql(cols, idc, clean)}) AS id_src,
                 {col_or_null(cols, ref.name, "VARCHAR")} AS name_in,
                 {col_or_null(cols, ref.sex, "VARCHAR")} AS sex_in,
                 {col_or_null(cols, ref.birth_date, "DATE")} AS birth_in,
@@ -111,6 +132,7 @@ def build_members(
             FROM {q(ref.extract)} t {join}
             ORDER BY member_row"""
         )
+    _unknown_legacy_members(con, ref, population)
     con.execute(
         f"""CREATE OR REPLACE TABLE _rm_member_person AS
         SELECT member_row, person_id, household_id, person_id AS resolved_person_id
@@ -160,35 +182,36 @@ def build_members(
     return int(row[0]) if row else 0
 
 
-def write_persons(con: duckdb.DuckDBPyConnection, member_features: str) -> int:
-    """Create ``_rm_persons`` from the member feature table; returns its row count.
-
-    Name, sex, birth date and district come from the person's first member row
-    (lowest ``_row``); sex and birth date fall back to the ID's.
-    """
+def _unknown_legacy_members(
+    con: duckdb.DuckDBPyConnection, ref: PersonReference, population: PersonReference | None
+) -> None:
+    """A member row delivered with a legacy 15-digit ID whose upgrade is nobody's
+    (no other member row's, nobody's in ``population``) is possibly mistyped:
+    it becomes its own person ``M<_row>`` with an invalid ID (its 17-digit
+    body), to be resolved like any member row with a broken ID."""
+    raw = f"{ref.id_no}_raw"
+    if not table_exists(con, ref.extract) or raw not in table_columns(con, ref.extract):
+        return
+    others = f"""SELECT id_valid FROM {MEMBER_SRC} o
+        WHERE o.id_valid = m.id_valid AND o.member_row <> m.member_row"""
+    known = "FALSE"
+    if population is not None and table_exists(con, population.extract):
+        pid = f"CAST(h.{q(population.id_no)} AS VARCHAR)"
+        known = f"""m.id_valid IN (SELECT {pid} FROM {q(population.extract)} h
+                                   SEMI JOIN {MEMBER_SRC} g ON g.id_valid = {pid})"""
     con.execute(
-        f"""CREATE OR REPLACE TABLE _rm_persons AS
-        WITH m AS (
-            SELECT s.member_row, s.person_id, s.household_id, s.id_valid, s.name_in,
-                   f.sex, f.birth, f.district,
-                   row_number() OVER (PARTITION BY s.person_id ORDER BY s.member_row) AS rn
-            FROM {MEMBER_SRC} s JOIN {member_features} f ON f.unique_id = s.member_row
-        )
-        SELECT person_id,
-            any_value(id_valid) FILTER (WHERE rn = 1) AS id_no,
-            any_value(name_in) FILTER (WHERE rn = 1) AS name,
-            any_value(sex) FILTER (WHERE rn = 1) AS sex,
-            CAST(try_strptime(any_value(birth) FILTER (WHERE rn = 1), '%Y%m%d') AS DATE) AS birth_date,
-            any_value(district) FILTER (WHERE rn = 1) AS district_code,
-            count(DISTINCT household_id) AS n_households
-        FROM m GROUP BY person_id ORDER BY person_id"""
+        f"""UPDATE {MEMBER_SRC} m
+        SET person_id = 'M' || CAST(m.member_row AS VARCHAR), id_valid = NULL,
+            id_src = substr(m.id_src, 1, 17)
+        FROM {q(ref.extract)} t
+        WHERE t._row = m.member_row AND m.id_valid IS NOT NULL
+          AND {is_legacy_sql(f"t.{q(raw)}")}
+          AND NOT EXISTS ({others}) AND NOT ({known})"""
     )
-    row = con.execute("SELECT count(*) FROM _rm_persons").fetchall()[0]
-    return int(row[0]) if row else 0
 
 
 def init_route_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the (empty) exact-link and unresolved-reference work tables."""
+    """Create the (empty) exact-link, unresolved-reference and legacy-ID work tables."""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {EXACT} (
             extract VARCHAR, "row" BIGINT, role VARCHAR, person_id VARCHAR, route VARCHAR)"""
@@ -198,6 +221,33 @@ def init_route_tables(con: duckdb.DuckDBPyConnection) -> None:
             extract VARCHAR, "row" BIGINT, role VARCHAR, own_person VARCHAR, id_ok BOOLEAN,
             id_src VARCHAR, name_in VARCHAR, sex_in VARCHAR, birth_in DATE, district VARCHAR)"""
     )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {LEGACY} AS SELECT * FROM {UNRESOLVED} LIMIT 0")
+
+
+def queue_unknown_legacy_ids(
+    con: duckdb.DuckDBPyConnection, population: PersonReference | None
+) -> int:
+    """Queue the legacy 15-digit IDs whose 18-digit upgrade belongs to nobody
+    (no member, nobody in the ``population`` extract) for the probabilistic
+    route, as invalid IDs: a mistyped legacy number still upgrades to a valid
+    18-digit one, with a check digit computed from the typo. Only the 17-digit
+    body is kept (the legacy number had no check digit to compare). Returns
+    the number of references queued. ``LEGACY`` keeps them: their upgraded
+    numbers are nobody's, so they make no person either."""
+    nobody = "TRUE"
+    if population is not None and table_exists(con, population.extract):
+        # probe the (large) population with the (few) legacy IDs
+        pid = f"CAST(h.{q(population.id_no)} AS VARCHAR)"
+        nobody = f"""id_src NOT IN (SELECT {pid} FROM {q(population.extract)} h
+                                   SEMI JOIN {LEGACY} g ON g.id_src = {pid})"""
+    before = int(con.execute(f"SELECT count(*) FROM {UNRESOLVED}").fetchall()[0][0])
+    con.execute(f"DELETE FROM {LEGACY} WHERE NOT ({nobody})")
+    con.execute(
+        f"""INSERT INTO {UNRESOLVED}
+        SELECT * REPLACE (substr(id_src, 1, 17) AS id_src) FROM {LEGACY}"""
+    )
+    after = int(con.execute(f"SELECT count(*) FROM {UNRESOLVED}").fetchall()[0][0])
+    return after - before
 
 
 def route_reference(
@@ -227,10 +277,10 @@ def route_reference(
     ex, role = lit(spec.extract), lit(spec.role)
     tbl = q(spec.extract)
     idv = f"CAST(t.{q(idc)} AS VARCHAR)"
-    rest = f"""{col_or_null(cols, spec.name, "VARCHAR")},
-                {col_or_null(cols, spec.sex, "VARCHAR")},
-                {col_or_null(cols, spec.birth_date, "DATE")},
-                {col_or_null(cols, spec.district_code, "VARCHAR")}"""
+    rest = f"""{col_or_null(cols, spec.name, "VARCHAR")} AS name_in,
+                {col_or_null(cols, spec.sex, "VARCHAR")} AS sex_in,
+                {col_or_null(cols, spec.birth_date, "DATE")} AS birth_in,
+                {col_or_null(cols, spec.district_code, "VARCHAR")} AS district"""
 
     n_rows, n_valid = (
         int(x)
@@ -302,16 +352,40 @@ def route_reference(
                   AND t._row NOT IN (SELECT "row" FROM {HITS})"""
             )
         n_near = _n_queued()
-        con.execute(f"DROP TABLE IF EXISTS {HITS}")
         own = "CAST(NULL AS VARCHAR)"
 
+    if is_anchor:
+        # member rows whose legacy ID is nobody's are invalid too (build_members)
+        unresolved_cond = f"""({unresolved_cond} OR t._row IN (
+            SELECT member_row FROM {MEMBER_SRC} WHERE id_valid IS NULL))"""
+    # a legacy 15-digit number whose upgrade is no member's is possibly
+    # mistyped (queue_unknown_legacy_ids); found in the same scan
+    raw = f"{idc}_raw"
+    legacy = (
+        f"({status} = 'repaired' AND {is_legacy_sql(f't.{q(raw)}')})"
+        if status and raw in cols and not is_anchor
+        else "FALSE"
+    )
     clean = f"t.{q(idc + '_clean')}" if f"{idc}_clean" in cols else "CAST(NULL AS VARCHAR)"
     con.execute(
-        f"""INSERT INTO {UNRESOLVED}
-        SELECT {ex}, CAST(t._row AS BIGINT), {role}, {own}, FALSE, CAST({clean} AS VARCHAR),
-            {rest}
-        FROM {tbl} t WHERE {unresolved_cond} AND {only}"""
+        f"""CREATE OR REPLACE TEMP TABLE {TAIL} AS
+        SELECT {ex} AS extract, CAST(t._row AS BIGINT) AS "row", {role} AS role,
+            {own} AS own_person, FALSE AS id_ok,
+            CAST({legacy_body_sql(cols, idc, clean)} AS VARCHAR) AS id_src, {rest},
+            {legacy} AS legacy, {idv} AS id_valid
+        FROM {tbl} t WHERE ({unresolved_cond} OR {legacy}) AND {only}"""
     )
+    con.execute(
+        f"INSERT INTO {UNRESOLVED} SELECT * EXCLUDE (legacy, id_valid) FROM {TAIL} WHERE NOT legacy"
+    )
+    if legacy != "FALSE":
+        con.execute(
+            f"""INSERT INTO {LEGACY}
+            SELECT * EXCLUDE (legacy, id_valid) REPLACE (id_valid AS id_src) FROM {TAIL}
+            WHERE legacy AND "row" NOT IN (SELECT "row" FROM {HITS})"""
+        )
+    for t in (TAIL, HITS):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
     n_unres = _n_queued() - n_near
     return RefCounts(
         rows=n_rows, valid=n_valid, matched=n_matched, unresolved=n_unres, near_miss=n_near

@@ -16,9 +16,20 @@ from relief_match.text import fold_name, name_pinyin
 
 # bump when the meaning of a feature column changes: models trained on the old
 # features are then refused (part of the comparisons fingerprint)
-FEATURES_VERSION = 5
+FEATURES_VERSION = 6
 
-FEATURE_COLUMNS = ("id17", "chk", "name", "name_py", "birth", "sex", "district")
+FEATURE_COLUMNS = (
+    "id17",
+    "chk",
+    "name",
+    "name_py",
+    "name_pyt",
+    "name_key",
+    "birth",
+    "birth_rec",
+    "sex",
+    "district",
+)
 
 
 def build_names_table(
@@ -37,6 +48,7 @@ def build_names_table(
     columns: dict[str, list[str | None]] = {"name_in": list(names), "name": folded}
     if pinyin:
         columns["name_py"] = [name_pinyin(f) for f in folded]
+        columns["name_pyt"] = [name_pinyin(f, tones=True) for f in folded]
     frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
     con.register("_rm_link_names_frame", frame)
     try:
@@ -87,7 +99,10 @@ def features_sql(
     ``name_in``, ``sex_in``, ``birth_in`` (DATE), ``district`` plus any
     pass-through columns (selected as ``s.*`` minus the raw inputs).
     ``birth`` is the birth-date column when it lies within the year bounds,
-    else the ID's birth segment (digits 7-14) as delivered. ``sex`` is the
+    else the ID's birth segment (digits 7-14) as delivered; ``birth_rec`` is
+    the birth-date column alone (so that a record's own birth date can
+    contradict a candidate whose ID agrees with the record's ID).
+    ``name_key`` is the folded name's characters sorted, middle dots dropped. ``sex`` is the
     sex column, else the ID's sex digit only when the ID is valid
     (``id_valid_sql``, an expression over ``src``'s columns): a typo in digit
     17 would otherwise be counted twice, by the ID and by the sex comparison.
@@ -111,10 +126,16 @@ def features_sql(
              THEN substr(c.id_src, 18, 1) END AS chk,
         n.name AS name,
         n.name_py AS name_py,
+        n.name_pyt AS name_pyt,
+        -- the folded name's characters in order, without middle dots: equal for
+        -- swapped given-name characters and a dropped or extra dot
+        array_to_string(list_sort(str_split(replace(n.name, '·', ''), '')), '') AS name_key,
         coalesce(
             CASE WHEN year(c.birth_in) BETWEEN {birth_year_min} AND {birth_year_max}
                  THEN strftime(c.birth_in, '%Y%m%d') END,
             c.id_birth) AS birth,
+        CASE WHEN year(c.birth_in) BETWEEN {birth_year_min} AND {birth_year_max}
+             THEN strftime(c.birth_in, '%Y%m%d') END AS birth_rec,
         coalesce(CASE WHEN c.sex_in IN ('男', '女') THEN c.sex_in END, c.id_sex) AS sex,
         CASE WHEN regexp_full_match(CAST(c.district AS VARCHAR), '[0-9]{{6}}')
             THEN CAST(c.district AS VARCHAR) END AS district

@@ -9,12 +9,14 @@ table (:mod:`~relief_match.link.links_table`).
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
 import duckdb
 
-from relief_match.link import exact, probabilistic
+from relief_match.db import table_exists
+from relief_match.link import exact, idnear, population, probabilistic
 from relief_match.link.exact import UNRESOLVED
 from relief_match.link.links_table import write_links
 from relief_match.link.model_file import LoadedModel, load_model
@@ -22,6 +24,8 @@ from relief_match.link.one_to_one import select_one_to_one
 from relief_match.link.prepare import (
     FEATURE_COLS,
     LEFT,
+    NAMES,
+    NEAR,
     PRIOR,
     RAW,
     RAW_FEAT,
@@ -31,6 +35,7 @@ from relief_match.link.prepare import (
     build_name_term_frequencies,
     build_names,
     drop_work_tables,
+    extend_name_term_frequencies,
     features_table,
     member_features,
     members_and_id_routes,
@@ -39,6 +44,7 @@ from relief_match.link.prepare import (
 from relief_match.link.references import PersonReference
 from relief_match.link.reports import LinkReport, link_report
 from relief_match.link.settings import LinkSettings, load_settings
+from relief_match.sqlident import quote_ident as q
 
 #: The raw inputs of a reference's features: monthly extracts repeat them.
 _RAW_COLS = ("id_src", "name_in", "sex_in", "birth_in", "district", "id_ok")
@@ -90,20 +96,22 @@ def run_linking(
     lap("features")
 
     n_pairs = 0
+    counts_out: dict[str, int] = {"contested_profiles": 0, "competitors": 0}
+    population.init(con)
     gv = probabilistic.gamma_values(settings)
     if n_profiles and n_persons:
         build_name_term_frequencies(con, refs, settings, LEFT, RIGHT)
         lap("term_frequencies")
         row = con.execute(f"SELECT coalesce(max(adj), 0) FROM {PRIOR}").fetchall()[0]
         max_adj = float(row[0]) if row else 0.0
+        min_weight = settings.min_candidate_weight - max(max_adj, 0.0)
+        idnear.near_id_pairs(con, LEFT, RIGHT, NEAR)
         n_pairs = probabilistic.predict_pairs(
-            con,
-            LEFT,
-            RIGHT,
-            model,
-            TF,
-            min_weight=settings.min_candidate_weight - max(max_adj, 0.0),
+            con, LEFT, RIGHT, model, TF, min_weight=min_weight, pairs=NEAR
         )
+        lap("predict")
+        n_pairs += _competitor_pairs(con, refs, settings, model, min_weight, counts_out)
+        lap("competitors")
     else:
         cols = ", ".join(f"CAST(NULL AS INTEGER) AS gamma_{c}" for c in gv)
         con.execute(
@@ -112,7 +120,7 @@ def run_linking(
                    CAST(NULL AS DOUBLE) AS match_weight, {cols} LIMIT 0"""
         )
     lap("predict")
-    select_one_to_one(con, settings, gv)
+    counts_out["close_calls"], counts_out["other_person"] = select_one_to_one(con, settings, gv)
     write_links(con, settings, gv)
     lap("one_to_one")
 
@@ -129,7 +137,48 @@ def run_linking(
         n_pairs=n_pairs,
         skipped=skipped,
         durations=durations,
+        resolution=counts_out,
     )
+
+
+def _competitor_pairs(
+    con: duckdb.DuckDBPyConnection,
+    refs: list[PersonReference],
+    settings: LinkSettings,
+    model: LoadedModel,
+    min_weight: float,
+    counts_out: dict[str, int],
+) -> int:
+    """Score the contested profiles against the non-members who compete with
+    their candidate members (:mod:`~relief_match.link.population`) and append
+    those pairs to ``PAIRS``; returns the number of blocked pairs."""
+    # only a member whose own odds reach link.min_probability (against someone
+    # outside the delivery) can be linked
+    p = settings.min_probability
+    least = math.log2(p / (1 - p) * settings.outside_population_odds)
+    n = population.contested_profiles(con, LEFT, REF_FEAT, PRIOR, least)
+    counts_out["contested_profiles"] = n
+    if not n:
+        return 0
+    n_comp = population.collect_competitors(con, refs, settings, NAMES, RIGHT)
+    counts_out["competitors"] = n_comp
+    if not n_comp:
+        return 0
+    population.competitor_features(con, settings)
+    extend_name_term_frequencies(con, population.COMP)
+    n_pairs = probabilistic.predict_pairs(
+        con,
+        population.CONTESTED,
+        population.COMP,
+        model,
+        TF,
+        min_weight,
+        out=population.COMP_PAIRS,
+        pairs=population.COMP_BLOCK,
+        use_rules=False,
+    )
+    con.execute(f"INSERT INTO {probabilistic.PAIRS} SELECT * FROM {population.COMP_PAIRS}")
+    return n_pairs
 
 
 def _reference_profiles(con: duckdb.DuckDBPyConnection, settings: LinkSettings) -> int:
@@ -149,7 +198,7 @@ def _reference_profiles(con: duckdb.DuckDBPyConnection, settings: LinkSettings) 
         RAW_FEAT,
         settings,
         f"""raw_id, {FEATURE_COLS}, id_ok,
-            dense_rank() OVER (ORDER BY id17, name, birth, sex, district, id_ok) AS profile_id""",
+            dense_rank() OVER (ORDER BY {FEATURE_COLS}, id_ok) AS profile_id""",
         "id_ok",
     )
     con.execute(
@@ -180,8 +229,18 @@ def _build_prior(
     """log2-odds adjustment from the model's prior to each (extract, role)'s prior.
 
     share = (matched + k * s0) / (valid + k), k = 50 pseudo-references at the
-    model's share s0; prior = share / persons.
+    model's share s0; prior = share / persons for a member (``adj``), and
+    (1 - share) / non-members for a person who is not one (``adj_other``;
+    non-members: the rows of the population extract ``tf_name_source`` less
+    the members, at least as many as the members). A payment extract's
+    reference is then a member rather than a non-member with an equally close
+    ID; a hukou row is either.
     """
+    src = settings.tf_name_source
+    n_pop = 0
+    if src and table_exists(con, src):
+        n_pop = int(con.execute(f"SELECT count(*) FROM {q(src)}").fetchall()[0][0])
+    n_other = max(n_pop - n_persons, n_persons, 1)
     rows = []
     base = probabilistic.prior_logit2(model.lam)
     s0 = model.reference_member_share
@@ -191,7 +250,18 @@ def _build_prior(
         share = (c.matched + k * s0) / (c.valid + k) if per_extract else s0
         share = min(max(share, settings.prior_floor_share), settings.prior_ceiling_share)
         lam = min(share / max(n_persons, 1), 0.5)
-        rows.append((ex, role, probabilistic.prior_logit2(lam) - base))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {PRIOR} (extract VARCHAR, role VARCHAR, adj DOUBLE)")
+        lam_other = min((1.0 - share) / n_other, 0.5)
+        rows.append(
+            (
+                ex,
+                role,
+                probabilistic.prior_logit2(lam) - base,
+                probabilistic.prior_logit2(lam_other) - base,
+            )
+        )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {PRIOR}
+        (extract VARCHAR, role VARCHAR, adj DOUBLE, adj_other DOUBLE)"""
+    )
     if rows:
-        con.executemany(f"INSERT INTO {PRIOR} VALUES (?, ?, ?)", rows)
+        con.executemany(f"INSERT INTO {PRIOR} VALUES (?, ?, ?, ?)", rows)

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import duckdb
 
+from relief_match.db import table_exists
 from relief_match.link.exact import EXACT, lit
 from relief_match.link.layout import LINKS_LAYOUT
+from relief_match.link.one_to_one import UNDECIDED
 from relief_match.link.prepare import PROB
 from relief_match.link.settings import LinkSettings
 from relief_match.sqlident import quote_ident as q
@@ -75,16 +77,39 @@ def write_links(
     )
 
 
+_UNDECIDED_COLS = (
+    "extract",
+    "row",
+    "role",
+    "person_id",
+    "match_probability",
+    "match_weight",
+    "n_candidates",
+)
+
+
 def write_link_table(con: duckdb.DuckDBPyConnection, out_path: Path) -> int:
-    """Write ``_rm_links`` joined with the person's household(s) to parquet.
+    """Write ``_rm_links`` joined with the person's household(s) to parquet,
+    followed by the references too close to call (route
+    ``too_close_to_call``, the best candidate person, no link).
 
     One row per (link, household of the linked person); returns the number
     of rows written.
     """
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    sql = """SELECT l.*, mp.household_id
-        FROM _rm_links l
+    links = "_rm_links"
+    if table_exists(con, UNDECIDED):
+        cols = ", ".join(
+            {
+                "route": "'too_close_to_call' AS route",
+                "evidence": "'两个以上候选人员难以区分，未关联' AS evidence",
+            }.get(c, q(c) if c in _UNDECIDED_COLS else f"NULL AS {q(c)}")
+            for c in LINKS_LAYOUT
+        )
+        links = f"(SELECT * FROM _rm_links UNION ALL SELECT {cols} FROM {UNDECIDED})"
+    sql = f"""SELECT l.*, mp.household_id
+        FROM {links} l
         LEFT JOIN (SELECT DISTINCT person_id, household_id FROM _rm_member_person) mp
             USING (person_id)
         ORDER BY l.extract, l."row", l.role, mp.household_id"""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import duckdb
 
 from relief_match.db import table_exists
-from relief_match.link import exact, features, probabilistic, training_data
+from relief_match.link import exact, features, population, probabilistic, training_data
 from relief_match.link.exact import MEMBER_SRC, table_columns
 from relief_match.link.references import PersonReference
 from relief_match.link.settings import LinkSettings
@@ -26,6 +26,9 @@ TF_FOLD = "_rm_link_tf_fold"
 PRIOR = "_rm_link_prior"
 CAND = "_rm_link_cand"
 PROB = "_rm_link_prob"
+CLOSE = "_rm_link_close"
+NEAR = "_rm_link_near"
+OTHER = "_rm_link_other"
 TRAIN_LEFT = "_rm_link_train_left"
 TRAIN_LEFT_U = "_rm_link_train_left_u"
 TRAIN_LEFT_L = "_rm_link_train_left_l"
@@ -43,6 +46,9 @@ _WORK_TABLES = (
     PRIOR,
     CAND,
     PROB,
+    CLOSE,
+    NEAR,
+    OTHER,
     TRAIN_LEFT,
     TRAIN_LEFT_U,
     TRAIN_LEFT_L,
@@ -52,8 +58,10 @@ _WORK_TABLES = (
     exact.PERSON_IDS,
     exact.KEYS,
     exact.NBKEYS,
+    exact.LEGACY,
     probabilistic.PAIRS,
     training_data.TRAIN_SRC,
+    *population.WORK_TABLES,
 )
 
 FEATURE_COLS = ", ".join(features.FEATURE_COLUMNS)
@@ -99,13 +107,15 @@ def members_and_id_routes(
 
     Returns the number of member rows and the counts per (extract, role).
     """
-    n_member_rows = exact.build_members(con, settings.anchor, anchor_ref)
+    population_ref = next((r for r in refs if r.extract == settings.tf_name_source), None)
+    n_member_rows = exact.build_members(con, settings.anchor, anchor_ref, population_ref)
     exact.init_route_tables(con)
     counts: dict[tuple[str, str], exact.RefCounts] = {}
     for ref in refs:
         counts[(ref.extract, ref.role)] = exact.route_reference(
             con, ref, is_anchor=ref.extract == settings.anchor.extract
         )
+    exact.queue_unknown_legacy_ids(con, population_ref)
     return n_member_rows, counts
 
 
@@ -149,7 +159,7 @@ def member_features(con: duckdb.DuckDBPyConnection, settings: LinkSettings, extr
         f"member_row AS unique_id, {FEATURE_COLS}, {extra}",
         "id_valid IS NOT NULL",
     )
-    return exact.write_persons(con, RIGHT)
+    return write_persons(con, RIGHT)
 
 
 def build_name_term_frequencies(
@@ -162,34 +172,69 @@ def build_name_term_frequencies(
     """Term frequencies of the folded names of ``left`` and ``right`` (table ``TF``).
 
     Counted over the population extract's names if it is delivered, else over
-    ``left`` + ``right``; always by folded name, the key they are looked up by
-    (a name written differently in the population extract still counts).
+    ``left`` + ``right``; always by folded name (:func:`relief_match.text.fold_name`),
+    the key they are looked up by (a name written differently in the
+    population extract still counts). The folded counts stay in ``TF_POP``
+    so that :func:`extend_name_term_frequencies` can add names later.
     """
     source = next(
         (r for r in refs if r.extract == settings.tf_name_source and r.name is not None), None
     )
     if source is not None and source.name in table_columns(con, source.extract):
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {TF_POP} AS
+            f"""CREATE OR REPLACE TEMP TABLE {TF_FOLD} AS
             SELECT CAST({q(source.name)} AS VARCHAR) AS name_in, count(*) AS c
             FROM {q(source.extract)} WHERE {q(source.name)} IS NOT NULL GROUP BY 1"""
         )
-        features.build_names_table(con, f"SELECT name_in FROM {TF_POP}", TF_FOLD, pinyin=False)
-        pop = f"""SELECT f.name, p.c FROM {TF_POP} p JOIN {TF_FOLD} f USING (name_in)
-                  WHERE f.name IS NOT NULL"""
+        features.build_names_table(con, f"SELECT name_in FROM {TF_FOLD}", TF_POP, pinyin=False)
+        pop = f"""SELECT f.name, sum(p.c) AS c FROM {TF_FOLD} p JOIN {TF_POP} f USING (name_in)
+                  WHERE f.name IS NOT NULL GROUP BY f.name"""
     else:
-        pop = f"""SELECT name, 1 AS c FROM {left} WHERE name IS NOT NULL
-                  UNION ALL SELECT name, 1 AS c FROM {right} WHERE name IS NOT NULL"""
+        pop = f"""SELECT name, count(*) AS c FROM (
+                  SELECT name FROM {left} WHERE name IS NOT NULL
+                  UNION ALL SELECT name FROM {right} WHERE name IS NOT NULL) GROUP BY name"""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {TF_POP} AS {pop}")
+    con.execute(f"DROP TABLE IF EXISTS {TF_FOLD}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {TF} (name VARCHAR, tf_name DOUBLE)")
+    extend_name_term_frequencies(con, left, right)
+
+
+def extend_name_term_frequencies(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    """Add to ``TF`` the folded names of ``tables`` it lacks (a name nobody in
+    the population has counts once)."""
+    wanted = " UNION ".join(f"SELECT name FROM {t} WHERE name IS NOT NULL" for t in tables)
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {TF} AS
-        WITH pop AS ({pop}),
-        total AS (SELECT greatest(coalesce(sum(c), 0), 1) AS n FROM pop),
-        wanted AS (SELECT name FROM {left} WHERE name IS NOT NULL
-                   UNION SELECT name FROM {right} WHERE name IS NOT NULL),
-        cnt AS (SELECT name, sum(c) AS c FROM pop WHERE name IN (SELECT name FROM wanted) GROUP BY name)
-        SELECT w.name, CAST(coalesce(cnt.c, 1) AS DOUBLE) / total.n AS tf_name
-        FROM wanted w LEFT JOIN cnt USING (name), total
+        f"""INSERT INTO {TF}
+        WITH total AS (SELECT greatest(coalesce(sum(c), 0), 1) AS n FROM {TF_POP}),
+        wanted AS ({wanted} EXCEPT SELECT name FROM {TF})
+        SELECT w.name, CAST(coalesce(p.c, 1) AS DOUBLE) / total.n AS tf_name
+        FROM wanted w LEFT JOIN {TF_POP} p USING (name), total
         ORDER BY w.name"""
     )
-    for t in (TF_POP, TF_FOLD):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def write_persons(con: duckdb.DuckDBPyConnection, member_features: str) -> int:
+    """Create ``_rm_persons`` from the member feature table; returns its row count.
+
+    Name, sex, birth date and district come from the person's first member row
+    (lowest ``_row``); sex and birth date fall back to the ID's.
+    """
+    con.execute(
+        f"""CREATE OR REPLACE TABLE _rm_persons AS
+        WITH m AS (
+            SELECT s.member_row, s.person_id, s.household_id, s.id_valid, s.name_in,
+                   f.sex, f.birth, f.district,
+                   row_number() OVER (PARTITION BY s.person_id ORDER BY s.member_row) AS rn
+            FROM {MEMBER_SRC} s JOIN {member_features} f ON f.unique_id = s.member_row
+        )
+        SELECT person_id,
+            any_value(id_valid) FILTER (WHERE rn = 1) AS id_no,
+            any_value(name_in) FILTER (WHERE rn = 1) AS name,
+            any_value(sex) FILTER (WHERE rn = 1) AS sex,
+            CAST(try_strptime(any_value(birth) FILTER (WHERE rn = 1), '%Y%m%d') AS DATE) AS birth_date,
+            any_value(district) FILTER (WHERE rn = 1) AS district_code,
+            count(DISTINCT household_id) AS n_households
+        FROM m GROUP BY person_id ORDER BY person_id"""
+    )
+    row = con.execute("SELECT count(*) FROM _rm_persons").fetchall()[0]
+    return int(row[0]) if row else 0

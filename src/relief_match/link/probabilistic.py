@@ -106,14 +106,39 @@ def predict_pairs(
     model: LoadedModel,
     tf_table: str | None,
     min_weight: float,
+    out: str = PAIRS,
+    pairs: str | None = None,
+    *,
+    use_rules: bool = True,
 ) -> int:
-    """Score blocked pairs between ``left`` (references) and ``right`` (members).
+    """Score blocked pairs between ``left`` (references) and ``right`` (persons).
 
-    Creates ``_rm_link_pairs(unique_id_l, unique_id_r, match_weight, gamma_*)``
-    holding the pairs with a model match weight of at least ``min_weight``
-    and returns the number of blocked candidate pairs.
+    Creates ``out(unique_id_l, unique_id_r, match_weight, gamma_*)`` (default
+    ``_rm_link_pairs``) holding the pairs with a model match weight of at
+    least ``min_weight`` and returns the number of blocked candidate pairs.
+    ``pairs``, a table ``(unique_id_l, unique_id_r)``, adds pairs found
+    outside Splink's blocking rules; with ``use_rules=False`` only those are
+    scored.
     """
-    n_blocked = _block_rule_by_rule(con, left, right, model.splink, tf_table)
+    if use_rules:
+        _block_rule_by_rule(con, left, right, model.splink, tf_table)
+    else:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {BLOCKED}"
+            " (match_key VARCHAR, join_key_l VARCHAR, join_key_r VARCHAR)"
+        )
+    if pairs is not None:
+        # Splink's own join keys: '<dataset>-__-<unique_id>', the datasets in name order
+        con.execute(
+            f"""INSERT INTO {BLOCKED}
+            SELECT 'pairs', k_l, k_r FROM (
+                SELECT '{MEMBERS}-__-' || CAST(unique_id_r AS VARCHAR) AS k_l,
+                       '{REFS}-__-' || CAST(unique_id_l AS VARCHAR) AS k_r
+                FROM {pairs}) p
+            WHERE NOT EXISTS (SELECT 1 FROM {BLOCKED} b
+                              WHERE b.join_key_l = p.k_l AND b.join_key_r = p.k_r)"""
+        )
+    n_blocked = int(con.execute(f"SELECT count(*) FROM {BLOCKED}").fetchall()[0][0])
     db_api, linker = _make_linker(con, left, right, model.splink, tf_table)
     try:
         linker.table_management.register_blocked_pairs_for_predict(
@@ -124,7 +149,7 @@ def predict_pairs(
         # Splink orders the two datasets of a pair by its own rule: map the
         # pair back to (reference, member) by source dataset
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {PAIRS} AS
+            f"""CREATE OR REPLACE TEMP TABLE {out} AS
             SELECT CAST(CASE WHEN source_dataset_l = '{REFS}' THEN unique_id_l ELSE unique_id_r END
                         AS BIGINT) AS unique_id_l,
                    CAST(CASE WHEN source_dataset_l = '{REFS}' THEN unique_id_r ELSE unique_id_l END
@@ -217,6 +242,7 @@ def train(
     trained["probability_two_random_records_match"] = lam
     trained["linker_uid"] = "relief_match"
     branches = {(c.name, lv.label): lv.branch for c in settings.comparisons for lv in c.levels}
+    neutral = {(c.name, lv.label) for c in settings.comparisons for lv in c.levels if lv.neutral}
     for comp in trained["comparisons"]:
         levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
         for key, floor in (
@@ -231,6 +257,9 @@ def train(
             for lv, v in zip(levels, vals, strict=True):
                 lv[key] = v / total
         _balance_branches(comp, levels, branches)
+        for lv in levels:
+            if (str(comp["output_column_name"]), str(lv["label_for_charts"])) in neutral:
+                lv["m_probability"] = lv["u_probability"]
         for lv in levels:
             for key in ("m_probability", "u_probability"):
                 lv[key] = round(lv[key], 12)

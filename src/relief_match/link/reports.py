@@ -22,7 +22,12 @@ class LinkReport:
     ID that may be a member without a valid ID of their own (near miss of the
     member's broken ID, or name and birth date of a member without ID);
     ``profiles`` are their distinct feature tuples and ``candidate_pairs``
-    the blocked pairs Splink scored.
+    the blocked pairs Splink scored. ``contested_profiles`` are the profiles
+    scored against non-members too, ``competitors`` those non-members (persons
+    with a valid ID in any extract), ``close_calls`` the references whose two
+    best persons were too close to call (no link; listed in ``links.parquet``)
+    and ``other_person`` the references whose best person is not a recipient
+    member (no link).
     """
 
     model_version: str
@@ -37,6 +42,10 @@ class LinkReport:
     candidate_pairs: int
     skipped_refs: tuple[str, ...]
     valid_id_candidates: int = 0
+    contested_profiles: int = 0
+    competitors: int = 0
+    close_calls: int = 0
+    other_person: int = 0
     durations_s: dict[str, float] = field(default_factory=dict)
 
     def asdict(self) -> dict[str, Any]:
@@ -56,6 +65,9 @@ class LinkReport:
             f"  probabilistic: {self.unresolved_refs} unresolved refs "
             f"(+{self.valid_id_candidates} valid IDs near members without one), "
             f"{self.profiles} profiles, {self.candidate_pairs} candidate pairs",
+            f"  resolved against everyone: {self.contested_profiles} contested profiles, "
+            f"{self.competitors} non-member competitors; {self.other_person} refs belong to "
+            f"a non-member, {self.close_calls} too close to call (not linked)",
         ]
         for ex, routes in sorted(self.links_by_extract.items()):
             lines.append(f"    {ex}: " + ", ".join(f"{k} {v}" for k, v in sorted(routes.items())))
@@ -123,6 +135,7 @@ def link_report(
     n_pairs: int,
     skipped: list[str],
     durations: dict[str, float],
+    resolution: dict[str, int] | None = None,
 ) -> LinkReport:
     """The :class:`LinkReport` of a linking run, counting the rows of ``_rm_links``."""
     by_route = {
@@ -149,5 +162,6 @@ def link_report(
         candidate_pairs=n_pairs,
         skipped_refs=tuple(skipped),
         valid_id_candidates=sum(c.near_miss for c in counts.values()),
+        **(resolution or {}),
         durations_s={k: round(v, 3) for k, v in durations.items()},
     )

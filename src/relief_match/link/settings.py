@@ -30,6 +30,9 @@ class LevelSpec:
     agrees: bool = False
     tf_column: str | None = None
     branch: str | None = None
+    #: agreement at this level repeats what another comparison already
+    #: counted: training sets its m to its u (weight 0)
+    neutral: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ class LinkSettings:
     prior_floor_share: float
     prior_ceiling_share: float
     renormalise: bool
+    outside_population_odds: float
+    competitor_extracts: tuple[str, ...] | None
     tf_name_source: str | None
     tf_minimum_u: float
     birth_year_min: int
@@ -107,7 +112,11 @@ class LinkSettings:
         payload: list[Any] = [
             [
                 c.name,
-                [[lv.label, lv.sql, lv.is_null, lv.tf_column, lv.branch] for lv in c.levels],
+                [
+                    [lv.label, lv.sql, lv.is_null, lv.tf_column, lv.branch]
+                    + (["neutral"] if lv.neutral else [])
+                    for lv in c.levels
+                ],
             ]
             for c in self.comparisons
         ]
@@ -135,6 +144,7 @@ def load_settings(path: Path) -> LinkSettings:
                 agrees=bool(lv.get("agrees", False)),
                 tf_column=lv.get("tf_column"),
                 branch=lv.get("branch"),
+                neutral=bool(lv.get("neutral", False)),
             )
             for lv in c["levels"]
         )
@@ -168,6 +178,12 @@ def load_settings(path: Path) -> LinkSettings:
     min_p = float(link.get("min_probability", 0.9))
     if not 0.0 < min_p < 1.0:
         raise ValueError(f"{path}: link.min_probability must be in (0, 1)")
+    comp_ex = link.get("competitor_extracts")
+    if comp_ex is not None and not isinstance(comp_ex, list):
+        raise ValueError(f"{path}: link.competitor_extracts must be a list of extracts")
+    odds = float(link.get("outside_population_odds", 1.0))
+    if not 0.0 < odds <= 1.0:
+        raise ValueError(f"{path}: link.outside_population_odds must be in (0, 1]")
     mode = str(prior.get("mode", "per_extract"))
     if mode not in {"per_extract", "model"}:
         raise ValueError(f"{path}: link.prior.mode must be per_extract or model")
@@ -178,6 +194,8 @@ def load_settings(path: Path) -> LinkSettings:
         prior_floor_share=float(prior.get("floor_share", 1e-4)),
         prior_ceiling_share=float(prior.get("ceiling_share", 0.99)),
         renormalise=str(link.get("competing_candidates", "renormalise")) == "renormalise",
+        outside_population_odds=odds,
+        competitor_extracts=(tuple(str(e) for e in comp_ex) if isinstance(comp_ex, list) else None),
         tf_name_source=tf.get("name_source_extract"),
         tf_minimum_u=float(tf.get("minimum_u", 1e-6)),
         birth_year_min=int(feats.get("birth_year_min", 1900)),

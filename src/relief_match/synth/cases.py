@@ -23,10 +23,28 @@ RULES = (
     "UNDECLARED_SPOUSE",
 )
 EXACT_RULES = ("DECEASED", "PAID_AFTER_EXIT", "OVERPAID")
-_PERSON_DIFFS = ("clean", "messy_id", "fuzzy_typo", "fuzzy_transposed", "traditional")
+_PERSON_DIFFS = (
+    "clean",
+    "messy_id",
+    "fuzzy_typo",
+    "fuzzy_transposed",
+    "traditional",
+    # the clerks' harder errors: two mistyped digits, a legacy 15-digit number
+    # with a mistyped digit, a mistyped digit with the given-name characters
+    # swapped or a homophone
+    "two_typos",
+    "legacy_typo",
+    "name_swapped",
+    "name_homophone",
+)
+#: The link difficulty a same-birth namesake decoy's record has, in turn.
+NAMESAKE_TYPO_DIFFS = ("fuzzy_typo", "two_typos", "fuzzy_transposed", "legacy_typo")
 RULE_DIFFICULTIES: dict[str, tuple[str, ...]] = {
     "DECEASED": (*_PERSON_DIFFS, "fuzzy_no_id"),
-    "DUPLICATE_ENROLLMENT": _PERSON_DIFFS,
+    # (a second member row with a mistyped legacy number is resolved, but the
+    # check shows the number as recorded on that row, not the person's ID
+    # the answer key names: not planted until the check prefers the person's)
+    "DUPLICATE_ENROLLMENT": tuple(d for d in _PERSON_DIFFS if d != "legacy_typo"),
     "PAID_AFTER_EXIT": ("clean",),
     "OVERPAID": ("clean",),
     "HUKOU_MOVED": ("clean", "messy_id", "traditional"),

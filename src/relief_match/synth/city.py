@@ -70,6 +70,7 @@ class City:
         self.spouse_in_hh = np.zeros(len(pop.hh_start), dtype=bool)
         self.spouse_in_hh[pop.hh[pop.role == ROLE_SPOUSE]] = True
         self._hid_seq = 0
+        self._ids: set[str] | None = None  # every ID, built when first needed
 
     # ------------------------------------------------------------ helpers
     def next_serial(self) -> int:
@@ -135,8 +136,13 @@ class City:
             return p
         raise RuntimeError("population too small: no suitable outsider")
 
-    def namesake_of(self, p: int) -> int:
-        """Rename a non-recipient of the same sex and another birth date to ``p``'s name."""
+    def namesake_of(self, p: int, *, same_birth: bool = False) -> int:
+        """Rename a non-recipient of the same sex and another birth date to ``p``'s name.
+
+        With ``same_birth`` the namesake is also given ``p``'s birth date and
+        ID region (a new ID: ``p``'s first 14 digits, the namesake's own
+        sequence number), so that only the sequence digits tell them apart.
+        """
         male = bool(self.pop.male[p])
         birth = int(self.pop.birth[p])
         q = self.outsider(
@@ -148,7 +154,27 @@ class City:
             )
         )
         self.renames[q] = self.pname(p)
+        if same_birth:
+            self._give_birth_of(q, p)
         return q
+
+    def _give_birth_of(self, q: int, p: int) -> None:
+        """Give ``q`` the birth date and ID region of ``p`` (a new, unused ID)."""
+        if self._ids is None:
+            self._ids = set(self.pop.id_no.to_list())
+        head, seq = self.pid(p)[:14], int(self.pid(q)[14:17])
+        for k in range(500):
+            body = f"{head}{(seq + 2 * k) % 1000:03d}"
+            new = body + idmod.id_check_char(body)
+            if new not in self._ids:
+                break
+        else:  # pragma: no cover - 500 sequence numbers per sex and day
+            raise RuntimeError("no free ID for a same-birth namesake")
+        self._ids.discard(self.pid(q))
+        self._ids.add(new)
+        self.pop.id_no.scatter(q, new)
+        self.pop.birth[q] = self.pop.birth[p]
+        self._age[q] = self._age[p]
 
     def new_house(self, h: int, *, status: str = "在保", protected: bool = True) -> RHouse:
         """Make hukou household ``h`` a recipient household with a full payment history."""
@@ -255,6 +281,24 @@ class City:
             else:
                 s = idmod.with_separators(pid, "-")
         elif difficulty == "fuzzy_typo":
+            kind, s = "id_typo", idmod.mistype_digit(pid, rng)
+        elif difficulty == "two_typos":
+            kind, s = "id_typo", idmod.mistype_two_digits(pid, rng)
+        elif difficulty == "legacy_typo":
+            legacy = idmod.legacy_with_typo(pid, rng)
+            assert legacy is not None, "legacy_typo needs a person born before 2000"
+            kind, s = "id_typo", legacy
+        elif difficulty in ("name_swapped", "name_homophone"):
+            damaged = (
+                nm.swap_given_name(name)
+                if difficulty == "name_swapped"
+                else nm.homophone_of(name, rng)
+            )
+            assert damaged is not None, f"{difficulty} needs a name that allows it"
+            if name_col is not None:
+                name = damaged
+                if difficulty == "name_homophone":
+                    defects.append((name_col, "name_homophone", "kept"))
             kind, s = "id_typo", idmod.mistype_digit(pid, rng)
         elif difficulty == "fuzzy_transposed":
             kind, s = "id_transposed", idmod.transpose_digits(pid, rng)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relief_match.synth.cases import DECOY_KINDS, NAMESAKE_RULES
+from relief_match.synth.cases import DECOY_KINDS, NAMESAKE_RULES, NAMESAKE_TYPO_DIFFS
 from relief_match.synth.evidence_rows import EvidenceRows
 from relief_match.synth.fmt import ds, ms
 from relief_match.synth.people import (
@@ -25,6 +25,8 @@ class Decoys(EvidenceRows):
         for rule in NAMESAKE_RULES:
             for i in range(per_kind):
                 self.d_namesake(rule, i)
+            for i in range(per_kind):
+                self.d_namesake(rule, i, typo=True)
         for kind in DECOY_KINDS:
             fn = getattr(self, f"d_{kind}")
             for i in range(per_kind):
@@ -35,40 +37,53 @@ class Decoys(EvidenceRows):
             "decoy", DECOY_KINDS.get(kind, kind), house, p, diff, f"near_miss={kind}; {note}"
         )
 
-    def d_namesake(self, rule: str, i: int) -> None:
+    def d_namesake(self, rule: str, i: int, *, typo: bool = False) -> None:
+        """A non-recipient namesake's record. With ``typo`` the namesake also
+        shares the recipient's birth date and ID region, and the record's ID
+        is mistyped (:data:`NAMESAKE_TYPO_DIFFS` in turn), so that the
+        recipient is an ID near miss too: only a matcher that knows the whole
+        population sees that the record is the namesake's."""
         c, ctx = self.c, self.ctx
         base = self.working if rule in ("PUBLIC_EMPLOYEE", "UNDECLARED_EMPLOYMENT") else self.adult
-        house, p = self.house_for(lambda p: base(p) and not c.pop.minority[p])
-        q = c.namesake_of(p)
+        # (a hukou row is the namesake's only record there: a mistyped one would
+        # leave nothing to tell the two apart)
+        typo = typo and rule != "HUKOU_MOVED"
+        house, p = self.house_for(
+            lambda p: base(p) and not c.pop.minority[p] and (not typo or c.pid(p)[6:8] == "19")
+        )
+        q = c.namesake_of(p, same_birth=typo)
+        diff = NAMESAKE_TYPO_DIFFS[i % len(NAMESAKE_TYPO_DIFFS)] if typo else "clean"
+        kind = "namesake_id_typo" if typo else "namesake"
         case = c.add_case(
-            "decoy", rule, house, p, "clean",
-            f"near_miss=namesake; the record belongs to {c.pid(q)[:6]}…, born {ds(int(c.pop.birth[q]))}",
+            "decoy", rule, house, p, diff,
+            f"near_miss={kind}; the record belongs to {c.pid(q)[:6]}…, born {ds(int(c.pop.birth[q]))}",
         )  # fmt: skip
         if rule == "DECEASED":
             death = self.past_day(40, 600)
             c.pop.status[q] = STATUS_DEAD
             c.pop.status_date[q] = death
-            diff = "fuzzy_no_id" if i % 2 else "clean"
+            if not typo:
+                diff = "fuzzy_no_id" if i % 2 else "clean"
             case.difficulty = diff
             self.death_cert(q, death, diff, "decoy", case)
         elif rule == "VEHICLE":
-            self.vehicle_row(q, "clean", "decoy", case, "小型汽车", "正常")
+            self.vehicle_row(q, diff, "decoy", case, "小型汽车", "正常")
         elif rule == "REAL_ESTATE":
-            self.property_row(q, "clean", "decoy", case, "商业", "现势", self.past_day(30, 3000))
+            self.property_row(q, diff, "decoy", case, "商业", "现势", self.past_day(30, 3000))
         elif rule == "ENTERPRISE":
-            self.enterprise_row(q, "clean", "decoy", case, "存续")
+            self.enterprise_row(q, diff, "decoy", case, "存续")
         elif rule == "INDIVIDUAL_BUSINESS":
-            self.business_row(q, "clean", "decoy", case, "存续")
+            self.business_row(q, diff, "decoy", case, "存续")
         elif rule == "PUBLIC_EMPLOYEE":
-            self.employee_row(q, "clean", "decoy", case, "机关", self.past_day(400, 5000), None)
+            self.employee_row(q, diff, "decoy", case, "机关", self.past_day(400, 5000), None)
         elif rule == "INCOME_OVER_STANDARD":
-            self.pension_rows(q, "clean", "decoy", case, "机关事业", 680000)
+            self.pension_rows(q, diff, "decoy", case, "机关事业", 680000)
         elif rule == "UNDECLARED_EMPLOYMENT":
             house.declared = 0
             house.recompute_amount()
             self.si_rows(
                 q,
-                "clean",
+                diff,
                 "decoy",
                 case,
                 range(ctx.win_lo, ctx.win_hi + 1),
@@ -77,7 +92,7 @@ class Decoys(EvidenceRows):
                 ctx.win_hi,
             )
         elif rule == "INCARCERATED":
-            self.detention_row(q, "clean", "decoy", case, self.past_day(30, 300), None)
+            self.detention_row(q, diff, "decoy", case, self.past_day(30, 300), None)
         elif rule == "HUKOU_MOVED":
             c.pop.status[q] = STATUS_MOVED
             c.pop.status_date[q] = self.past_day(30, 300)
@@ -87,7 +102,7 @@ class Decoys(EvidenceRows):
         elif rule == "UNDECLARED_SPOUSE":
             male = bool(c.pop.male[q])
             r = c.outsider(lambda r: bool(c.pop.male[r]) != male and 22 <= c.age(r) <= 70)
-            self.marriage_row(q, r, "clean", "decoy", case, "结婚", self.marriage_day(q, r))
+            self.marriage_row(q, r, diff, "decoy", case, "结婚", self.marriage_day(q, r))
         else:
             raise ValueError(rule)
 

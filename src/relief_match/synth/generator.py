@@ -188,6 +188,8 @@ def _plans(
     if rate > 0:
         for n in order:
             p = plans[n]
+            if p.empty:  # a header-only file has no rows, defective or not
+                continue
             p.totals_row = bool(rng.random() < min(1.0, rate * 15))
             p.blank_row = p.fmt != "xlsx" and bool(rng.random() < min(1.0, rate * 15))
             if p.fmt == "csv" and rng.random() < min(1.0, rate * 15):

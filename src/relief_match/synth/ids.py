@@ -154,3 +154,27 @@ def transpose_digits(id_no: str, rng: np.random.Generator) -> str:
     out = id_no[:pos] + id_no[pos + 1] + id_no[pos] + id_no[pos + 2 :]
     assert not id_is_valid(out)
     return out
+
+
+def mistype_two_digits(id_no: str, rng: np.random.Generator) -> str:
+    """Change two different digits of positions 6..16; the check character then fails."""
+    while True:
+        p1, p2 = (int(x) for x in rng.choice(np.arange(6, 17), size=2, replace=False))
+        out = list(id_no)
+        for pos in (p1, p2):
+            out[pos] = str((int(out[pos]) + int(rng.integers(1, 10))) % 10)
+        s = "".join(out)
+        if not id_is_valid(s):  # (one in eleven still passes the check: draw again)
+            return s
+
+
+def legacy_with_typo(id_no: str, rng: np.random.Generator) -> str | None:
+    """The legacy 15-digit form with one mistyped digit of the birth date or
+    sequence (positions 6..14 of the 15); None when born after 1999. It still
+    upgrades to a valid-looking 18-digit number, but one that is nobody's."""
+    fifteen = to_fifteen(id_no)
+    if fifteen is None:
+        return None
+    pos = int(rng.integers(6, 15))
+    new = (int(fifteen[pos]) + int(rng.integers(1, 10))) % 10
+    return fifteen[:pos] + str(new) + fifteen[pos + 1 :]

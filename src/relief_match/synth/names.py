@@ -179,3 +179,17 @@ def damage_name(name: str, kind: str, rng: np.random.Generator) -> str | None:
     if kind == "name_note":
         return name + NAME_NOTES[int(rng.integers(0, len(NAME_NOTES)))]
     raise ValueError(kind)
+
+
+def swap_given_name(name: str) -> str | None:
+    """The two given-name characters swapped (``王建国`` -> ``王国建``); None
+    unless the name is a surname plus two different given-name characters."""
+    if len(name) != 3 or name[1] == name[2] or "·" in name or name.isascii():
+        return None
+    return name[0] + name[2] + name[1]
+
+
+def homophone_of(name: str, rng: np.random.Generator) -> str | None:
+    """A homophone of the name (one given-name character replaced by one with
+    the same pinyin), or None."""
+    return damage_name(name, "name_homophone", rng)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from relief_match.synth import entities as ent
+from relief_match.synth import names as nm
 from relief_match.synth.city import City
 from relief_match.synth.people import (
     ROLE_HEAD,
@@ -35,6 +36,12 @@ class PlanterBase:
             if not base(p):
                 return False
             if diff == "traditional" and not c.trad_ok(p):
+                return False
+            if diff == "legacy_typo" and c.pid(p)[6:8] != "19":
+                return False
+            if diff == "name_swapped" and nm.swap_given_name(c.pname(p)) is None:
+                return False
+            if diff == "name_homophone" and nm.homophone_of(c.pname(p), self.rng) is None:
                 return False
             return not (diff == "fuzzy_no_id" and c.ambiguous[p])
 
