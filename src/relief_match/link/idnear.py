@@ -49,18 +49,20 @@ def near_id_pairs(con: duckdb.DuckDBPyConnection, left: str, right: str, out: st
     """Create ``out(unique_id_l, unique_id_r)``: the pairs of ``left`` profiles
     without a valid ID and ``right`` persons whose bodies (``id17``) are within
     two errors. Returns their number."""
-    parts = []
-    for keep in window_keys():
-        parts.append(
-            f"""SELECT l.unique_id AS unique_id_l, r.unique_id AS unique_id_r
+    # one join per statement: ten joins in one UNION ALL build ten hash tables
+    # at once, which cannot spill under a low memory_limit
+    raw = f"{out}_raw"
+    for i, keep in enumerate(window_keys()):
+        into = f"INSERT INTO {raw}" if i else f"CREATE OR REPLACE TEMP TABLE {raw} AS"
+        con.execute(
+            f"""{into}
+            SELECT l.unique_id AS unique_id_l, r.unique_id AS unique_id_r
             FROM (SELECT unique_id, id17 FROM {left} WHERE NOT id_ok AND id17 IS NOT NULL) l
             JOIN (SELECT unique_id, id17 FROM {right} WHERE id17 IS NOT NULL) r
               ON {window_key_sql("l.id17", keep)} = {window_key_sql("r.id17", keep)}
             WHERE {near_id_sql("l.id17", "r.id17")}"""
         )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {out} AS
-        SELECT DISTINCT * FROM ({" UNION ALL ".join(parts)}) ORDER BY 1, 2"""
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT DISTINCT * FROM {raw} ORDER BY 1, 2")
+    con.execute(f"DROP TABLE {raw}")
     row = con.execute(f"SELECT count(*) FROM {out}").fetchall()[0]
     return int(row[0]) if row else 0
