@@ -41,10 +41,7 @@ _PERSON_DIFFS = (
 NAMESAKE_TYPO_DIFFS = ("fuzzy_typo", "two_typos", "fuzzy_transposed", "legacy_typo")
 RULE_DIFFICULTIES: dict[str, tuple[str, ...]] = {
     "DECEASED": (*_PERSON_DIFFS, "fuzzy_no_id"),
-    # (a second member row with a mistyped legacy number is resolved, but the
-    # check shows the number as recorded on that row, not the person's ID
-    # the answer key names: not planted until the check prefers the person's)
-    "DUPLICATE_ENROLLMENT": tuple(d for d in _PERSON_DIFFS if d != "legacy_typo"),
+    "DUPLICATE_ENROLLMENT": _PERSON_DIFFS,
     "PAID_AFTER_EXIT": ("clean",),
     "OVERPAID": ("clean",),
     "HUKOU_MOVED": ("clean", "messy_id", "traditional"),
