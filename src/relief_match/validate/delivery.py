@@ -3,8 +3,10 @@
 For every extract of the catalog: find its file(s) under
 ``<delivery>/<department>/`` (the contract file and any part of it, see
 :mod:`relief_match.ingest.discover`; symlinks are never followed), read each
-(whatever the format and encoding), validate it, and append the accepted rows
-to the DuckDB table named after the extract. Rejected rows (by the reader or
+(whatever the format and encoding), validate it, and stage the accepted rows
+(:class:`~relief_match.validate.staging.StageSink`: parquet parts behind a
+DuckDB view named after the extract, or a DuckDB table). Extracts are
+validated ``workers`` at a time. Rejected rows (by the reader or
 the validator) go to ``_rm_quarantine``; repair counts to ``_rm_repairs``; one
 row per file (or per missing extract) to ``_rm_deliveries``. A row identical to
 one already read from any file of the same extract is a ``duplicate_row``.
