@@ -93,15 +93,16 @@ def test_spark_section_of_the_config_file_is_passed_through(tmp_path: Path) -> N
     assert "spark.pyspark.python" not in settings  # on a cluster, spark-submit's Python
 
 
+@pytest.mark.parametrize("module", ["pyspark", "pandas"])
 def test_engine_spark_without_pyspark_is_a_configuration_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str
 ) -> None:
-    monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark raises ImportError
+    monkeypatch.setitem(sys.modules, module, None)  # importing it raises ImportError
     res = CliRunner().invoke(
         app, ["run", "--engine", "spark", "--out", str(tmp_path / "o"), "--as-of", "2026-11-28"]
     )
     assert res.exit_code == EXIT_CONFIG, res.output
-    assert "pyspark is not installed" in res.output
+    assert f"{module} is not installed" in res.output
     assert "relief-match[spark]" in res.output
     assert not (tmp_path / "o" / "latest").exists()
 

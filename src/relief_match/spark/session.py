@@ -28,13 +28,15 @@ INSTALL_HINT = "pip install 'relief-match[spark]' (pyspark 4, Java 17)"
 
 
 def require_pyspark() -> None:
-    """Raise a configuration error (exit 4) when engine = spark but pyspark is missing."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError as exc:
-        raise ConfigError(
-            [("engine", "engine = spark, but pyspark is not installed")], hint=INSTALL_HINT
-        ) from exc
+    """Raise a configuration error (exit 4) when engine = spark but pyspark, or
+    the pandas its Arrow tasks need, is missing."""
+    for module in ("pyspark", "pandas"):
+        try:
+            __import__(module)
+        except ImportError as exc:
+            raise ConfigError(
+                [("engine", f"engine = spark, but {module} is not installed")], hint=INSTALL_HINT
+            ) from exc
 
 
 def spark_settings(cfg: RunConfig) -> dict[str, str]:
