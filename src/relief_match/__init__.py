@@ -15,8 +15,8 @@ os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:60000,muzzy_decay_ms:
 
 __version__ = "0.1.0"
 
-# With the spark extra installed, pandera (on every engine) and pyspark import
-# pyspark.pandas, which warns on stderr about the pandas version on every run;
+# With the spark engine, pyspark (and pandera, once pyspark is loaded) import
+# pyspark.pandas, which may warn on stderr about the pandas version;
 # relief-match never uses pyspark.pandas, and the warning would break the JSON
 # log on stderr (one JSON object per line).
 warnings.filterwarnings(

@@ -106,11 +106,6 @@ def iter_parquet(
         first_row += frame.height
 
 
-def read_parquet(path: Path, hints: ReadHints | None = None) -> RawTable:
-    """Read a whole parquet file as one table (see :func:`iter_parquet`)."""
-    return next(iter_parquet(path, 1 << 62, hints))
-
-
 def _parquet_table(frame: pl.DataFrame, hints: ReadHints, first_row: int) -> RawTable:
     """One chunk of a parquet file as delivered text, ``_row`` from ``first_row``."""
     headers = dedupe_headers([str(c) for c in frame.columns])

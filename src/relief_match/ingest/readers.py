@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from relief_match.ingest.columnar import iter_parquet, read_parquet, read_xlsx
+from relief_match.ingest.columnar import iter_parquet, read_xlsx
 from relief_match.ingest.csv_reader import detect_encoding, iter_csv
 from relief_match.ingest.table import (
     FIELDS_COL,
@@ -179,7 +179,6 @@ __all__ = [
     "iter_any",
     "iter_csv",
     "read_any",
-    "read_parquet",
     "read_xlsx",
     "resolve_duplicate_columns",
     "sniff_format",

@@ -49,13 +49,19 @@ def _listing(root: Path) -> list[tuple[Path, Path]]:
 
 def file_entries(root: Path, *, relative: bool = True) -> list[dict[str, Any]]:
     """Every (non-hidden) file under ``root``, sorted, with size and SHA-256."""
+    return _entries(_listing(root), relative=relative)
+
+
+def _entries(
+    listing: list[tuple[Path, Path]], *, relative: bool = True, hashed: bool = True
+) -> list[dict[str, Any]]:
     return [
         {
             "path": str(rel) if relative else str(p),
             "size": p.stat().st_size,
-            "sha256": sha256_file(p),
+            "sha256": sha256_file(p) if hashed else None,
         }
-        for p, rel in _listing(root)
+        for p, rel in listing
     ]
 
 
@@ -69,17 +75,16 @@ class InputHashes:
     """
 
     def __init__(self, root: Path) -> None:
-        listing = _listing(root)
-        self.files = len(listing)
-        self.bytes = sum(p.stat().st_size for p, _ in listing)
-        self._root = root
+        self._listing = _listing(root)
+        self.files = len(self._listing)
+        self.bytes = sum(p.stat().st_size for p, _ in self._listing)
         self._entries: list[dict[str, Any]] | None = None
         self._thread = threading.Thread(target=self._hash, name="hash-inputs", daemon=True)
         self._thread.start()
 
     def _hash(self) -> None:
         try:
-            self._entries = file_entries(self._root)
+            self._entries = _entries(self._listing)
         except OSError as exc:
             log.warning("the delivery's files could not be hashed (%s)", type(exc).__name__)
 
@@ -87,10 +92,7 @@ class InputHashes:
         """The file entries (waits for the hashing to finish)."""
         self._thread.join()
         if self._entries is None:
-            return [
-                {"path": str(rel), "size": p.stat().st_size, "sha256": None}
-                for p, rel in _listing(self._root)
-            ]
+            return _entries(self._listing, hashed=False)
         return self._entries
 
 

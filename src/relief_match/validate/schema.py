@@ -10,7 +10,6 @@ can name the bound.)
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,17 +24,16 @@ def _pyspark_hidden() -> Iterator[None]:
     """Import pandera without its pyspark integrations.
 
     pandera imports ``pyspark.pandas`` and ``pyspark.sql`` whenever pyspark
-    is installed (the ``spark`` extra): a second of every run and a
-    FutureWarning on stderr, for types the polars API never uses. Unless
-    pyspark is already loaded (the Spark engine), it is hidden meanwhile.
+    is installed (the ``spark`` extra): a second of every run, for types the
+    polars API never uses. Unless pyspark is already loaded (the Spark engine;
+    its pandas-version warning is silenced in ``relief_match/__init__``), it is
+    hidden meanwhile.
     """
     hide = "pyspark" not in sys.modules
     if hide:
         sys.modules["pyspark"] = None  # type: ignore[assignment]
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
-            yield
+        yield
     finally:
         if hide and sys.modules.get("pyspark", 0) is None:
             del sys.modules["pyspark"]
