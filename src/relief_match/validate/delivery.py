@@ -169,7 +169,8 @@ def ingest_delivery(
         delivery: the delivery directory (``<department>/<extract>.*``).
         catalog: the extract schemas.
         con: the run's DuckDB connection; staged tables are (re)created.
-        chunk_bytes: CSV files are read and validated in chunks of about this size.
+        chunk_bytes: CSV and parquet files are read and validated in chunks of about
+            this size (uncompressed).
         progress: called with the extract name before each extract.
         staging_dir: where the staged rows are written as parquet (exposed as
             views in ``con``); ``None`` stages into DuckDB tables.
